@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Rebuilds every guest image into guests/images/ (committed, so tests need no compiler).
+# Idempotent; fails loudly when a tool is missing or a build step fails.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SRC="$HERE/src"
+RT="$HERE/runtime"
+OUT="$HERE/images"
+OBJ="$HERE/.build"
+
+for tool in gcc as ld objcopy ar strip; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "build.sh: missing tool: $tool" >&2; exit 1; }
+done
+
+CC=gcc
+# No x87/SSE in guest code: the simulated CPU does not implement them yet.
+CFLAGS=(-m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -nostdlib -O2
+        -mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-builtin -std=gnu11
+        -Wall -Wextra -Werror -I"$RT")
+ASFLAGS=(-m32 -march=i686 -fno-pic -fno-pie -I"$RT")
+LDFLAGS=(-m elf_i386 -T "$RT/link.ld" -n --build-id=none --no-warn-rwx-segments -z noexecstack)
+
+RUNTIME_SRCS=(start.S serial.c printf.c string.c exit.c desc.c isr.S catch.S trap.c test.c pic.c pit.c)
+
+mkdir -p "$OUT" "$OBJ"
+
+compile() { # compile SRC OBJ
+    case "$1" in
+        *.c) "$CC" "${CFLAGS[@]}" -c "$1" -o "$2" ;;
+        *.S) "$CC" "${ASFLAGS[@]}" -c "$1" -o "$2" ;;
+        *) echo "build.sh: unknown source type: $1" >&2; exit 1 ;;
+    esac
+}
+
+RT_OBJS=()
+for s in "${RUNTIME_SRCS[@]}"; do
+    o="$OBJ/rt-${s%.*}.o"
+    compile "$RT/$s" "$o"
+    RT_OBJS+=("$o")
+done
+# An archive, so each guest links only the runtime objects it uses.
+RT_LIB="$OBJ/libguest.a"
+rm -f "$RT_LIB"
+ar rcs "$RT_LIB" "${RT_OBJS[@]}"
+
+# Multiboot guests: name followed by its source files under src/.
+MULTIBOOT_GUESTS=(
+    "hello hello.c"
+    "cpu-alu cpu-alu.c"
+    "cpu-muldiv cpu-muldiv.c"
+    "cpu-misc cpu-misc.c cpu-misc-asm.S"
+)
+
+for entry in "${MULTIBOOT_GUESTS[@]}"; do
+    read -r name srcs <<<"$entry"
+    objs=()
+    for s in $srcs; do
+        o="$OBJ/$name-${s%.*}.o"
+        compile "$SRC/$s" "$o"
+        objs+=("$o")
+    done
+    ld "${LDFLAGS[@]}" -o "$OUT/$name.elf" "$OBJ/rt-start.o" "${objs[@]}" "$RT_LIB"
+    strip --strip-debug "$OUT/$name.elf"
+    echo "built images/$name.elf ($(stat -c %s "$OUT/$name.elf") bytes)"
+done
+
+# Raw real-mode images: assembled as 16-bit code and copied out as flat binaries.
+build_raw() { # build_raw NAME EXPECTED_SIZE
+    local name="$1" want="$2"
+    "$CC" -m32 -c "$SRC/$name.S" -o "$OBJ/$name.o"
+    ld -m elf_i386 -Ttext 0 -e _start --build-id=none -z noexecstack -o "$OBJ/$name.elf" "$OBJ/$name.o"
+    objcopy -O binary -j .text "$OBJ/$name.elf" "$OUT/$name.bin"
+    local size
+    size=$(stat -c %s "$OUT/$name.bin")
+    if [ "$size" -ne "$want" ]; then
+        echo "build.sh: images/$name.bin is $size bytes, expected $want" >&2
+        exit 1
+    fi
+    echo "built images/$name.bin ($size bytes)"
+}
+build_raw realmode-add 12

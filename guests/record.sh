@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Re-records guests/expected/<name>.txt (exact COM1 bytes) and <name>.status (QEMU's exit status)
+# by running each multiboot image under QEMU TCG. QEMU is a reference only; tests never need it.
+# Usage: record.sh [name ...]   (default: every images/*.elf)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+QEMU="${QEMU:-qemu-system-i386}"
+command -v "$QEMU" >/dev/null 2>&1 || { echo "record.sh: missing $QEMU (apt-get install qemu-system-x86)" >&2; exit 1; }
+command -v timeout >/dev/null 2>&1 || { echo "record.sh: missing timeout (coreutils)" >&2; exit 1; }
+
+# A P6-class CPU (Pentium III): CMOV, CX8, TSC, PSE, SYSENTER; guests use no x87/SSE code.
+QEMU_ARGS=(-serial stdio -display none -no-reboot -monitor none -nodefaults
+           -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cpu pentium3 -m 128 -accel tcg)
+TIMEOUT_S=30
+
+mkdir -p "$HERE/expected"
+if [ $# -eq 0 ]; then
+    set -- $(cd "$HERE/images" && ls *.elf | sed 's/\.elf$//')
+fi
+for name in "$@"; do
+    img="$HERE/images/$name.elf"
+    [ -f "$img" ] || { echo "record.sh: no image $img" >&2; exit 1; }
+    set +e
+    timeout "$TIMEOUT_S" "$QEMU" -kernel "$img" "${QEMU_ARGS[@]}" \
+        >"$HERE/expected/$name.txt" 2>"$HERE/.build/$name.qemu-stderr" </dev/null
+    status=$?
+    set -e
+    echo "$status" >"$HERE/expected/$name.status"
+    fails=$(grep -c '^FAIL' "$HERE/expected/$name.txt" || true)
+    echo "recorded $name: status $status, $(wc -l <"$HERE/expected/$name.txt") lines, $fails FAIL"
+done

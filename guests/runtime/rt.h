@@ -1,0 +1,18 @@
+/* Everything a guest program includes. */
+#ifndef RT_RT_H
+#define RT_RT_H
+#include "types.h"
+#include "io.h"
+#include "serial.h"
+#include "printf.h"
+#include "string.h"
+#include "exit.h"
+#include "multiboot.h"
+#include "cpu.h"
+#include "desc.h"
+#include "trap.h"
+#include "test.h"
+#include "pic.h"
+#include "pit.h"
+int main(u32 magic, const struct multiboot_info *info);
+#endif

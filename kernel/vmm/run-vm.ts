@@ -1,0 +1,150 @@
+/**
+ * `tskvm run`: the VMM process. Builds the PC machine on the KVM module, connects the device
+ * model (spawned, or over unix/ws), loads the image, and runs the vCPU loop, forwarding the
+ * port I/O and MMIO exits nothing in the kernel claimed — what QEMU's kvm_cpu_exec does.
+ */
+import { readFileSync } from 'node:fs';
+import type { RunOptions } from '../../cli/run-options.js';
+import { debugExitStatus, EXIT_STATUS } from '../../cli/exit-status.js';
+import { Kvm } from '../kvm/kvm.js';
+import { KVM_EXIT, KVM_EXIT_IO, KVM_EXIT_NAMES } from '../kvm/kvm-run.js';
+import type { Vcpu } from '../kvm/vcpu.js';
+import { VmcsField as F } from '../vmx/vmcs-fields.js';
+import { applyStartState } from './boot-state.js';
+import { DeviceLink } from './device-link.js';
+import { GuestRam } from './guest-ram.js';
+import { ImageError } from './loader/image-error.js';
+import { loadImage } from './loader/detect.js';
+import { buildMachineConfig } from './machine-config.js';
+import { reportStats } from './stats-report.js';
+
+/** Host memory beyond guest RAM: EPT tables, VMCS, bitmaps. */
+const HOST_OVERHEAD = 64 * 1024 * 1024;
+
+function readImage(path: string, what: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? 'error';
+    throw new ImageError(`cannot read ${what} '${path}': ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code}`);
+  }
+}
+
+/** Why the machine stopped: the process exit status and an optional line for stderr. */
+interface Stop {
+  status: number;
+  message?: string;
+}
+
+export async function runVm(o: RunOptions): Promise<number> {
+  if (o.bios !== undefined) throw new ImageError('--bios is not supported yet');
+  const kernel = readImage(o.kernel as string, 'kernel image');
+  const initrd = o.initrd !== undefined ? readImage(o.initrd, 'initrd') : undefined;
+  const config = buildMachineConfig(o);
+  const image = loadImage(kernel, { memSize: o.memSize, cmdline: config.cmdline, initrd, raw: o.raw });
+
+  const kvm = new Kvm();
+  const { vm, process: hostProcess } = kvm.createVm({ hostMemory: o.memSize + HOST_OVERHEAD, mmu: o.mmu, clock: o.clock });
+  const ram = new GuestRam(hostProcess, vm, o.memSize);
+  for (const s of image.segments) {
+    ram.write(s.gpa, s.data);
+    if (s.memSize > s.data.length) ram.zero(s.gpa + s.data.length, s.memSize - s.data.length);
+  }
+  const vcpu = vm.createVcpu(0);
+  applyStartState(vcpu, ram, { ...image.start, regs: { ...image.start.regs, ...o.regs } });
+
+  let stop: Stop | undefined;
+  const requestStop = (s: Stop): void => {
+    if (!stop) stop = s;
+    vcpu.run.immediateExit = true;
+    vm.kick();
+  };
+
+  const link = await DeviceLink.open(o.devices, {
+    ram,
+    onIrq: (line, level) => vm.irqLine(line, level),
+    onEvent: (e) => {
+      if (e.kind === 'exit') requestStop({ status: debugExitStatus(e.code ?? 0) });
+      else if (e.kind === 'reset') requestStop({ status: EXIT_STATUS.reset, message: 'guest requested a reset' });
+      else requestStop({ status: EXIT_STATUS.hostFailure, message: `device model error: ${e.message ?? 'unknown'}` });
+    },
+    onClosed: (why) => requestStop({ status: EXIT_STATUS.hostFailure, message: `device model connection lost: ${why}` }),
+  });
+  try {
+    const claimed = await link.configure(config);
+    for (const d of claimed.doorbells) {
+      vm.registerIoeventfd({
+        addr: d.addr, len: d.size, pio: d.space === 'pio',
+        ...(d.datamatch !== undefined ? { datamatch: d.datamatch } : {}),
+        signal: (value) => link.postDoorbell(d.doorbell, value),
+      });
+    }
+    for (const z of claimed.coalesced) vm.registerCoalescedZone(z.base, z.size, z.space === 'pio');
+    vm.haltPolicy = link.haltPolicy(vm, vcpu);
+
+    while (!stop) {
+      const run = await vcpu.runOnce();
+      const pending = vm.coalesced.drain();
+      if (pending.length > 0) link.postCoalesced(pending);
+      if (stop) break;
+      switch (run.exitReason) {
+        case KVM_EXIT.IO: {
+          const io = run.io;
+          if (io.direction === KVM_EXIT_IO.OUT) {
+            await link.pioWrite(io.port, io.size, io.data.subarray(0, io.size * io.count));
+          } else {
+            const data = await link.pioRead(io.port, io.size, io.count);
+            io.data.set(data.subarray(0, io.size * io.count));
+          }
+          break;
+        }
+        case KVM_EXIT.MMIO: {
+          const m = run.mmio;
+          if (m.isWrite) {
+            const d = m.data;
+            const value = (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
+            await link.mmioWrite(m.physAddr, m.len, value);
+          } else {
+            const value = await link.mmioRead(m.physAddr, m.len);
+            for (let i = 0; i < m.len; i++) m.data[i] = (value >>> (8 * i)) & 0xff;
+          }
+          break;
+        }
+        case KVM_EXIT.HLT:
+          requestStop({ status: EXIT_STATUS.halted });
+          break;
+        case KVM_EXIT.SHUTDOWN:
+          requestStop({ status: EXIT_STATUS.tripleFault, message: `triple fault at ${csEip(vcpu)}` });
+          break;
+        case KVM_EXIT.INTR:
+          break;
+        case KVM_EXIT.FAIL_ENTRY:
+          requestStop({
+            status: EXIT_STATUS.hostFailure,
+            message: `VM entry failed (hardware entry failure reason 0x${run.failEntry.hardwareEntryFailureReason.toString(16)}) at ${csEip(vcpu)}`,
+          });
+          break;
+        case KVM_EXIT.INTERNAL_ERROR:
+          requestStop({
+            status: EXIT_STATUS.hostFailure,
+            message: `KVM internal error (suberror ${run.internal.suberror}, data ${run.internal.data.map((x) => '0x' + (x >>> 0).toString(16)).join(' ')}) at ${csEip(vcpu)}`,
+          });
+          break;
+        default:
+          requestStop({ status: EXIT_STATUS.hostFailure, message: `unexpected KVM exit ${KVM_EXIT_NAMES[run.exitReason] ?? run.exitReason}` });
+      }
+    }
+  } finally {
+    await link.close();
+  }
+  const final = stop as Stop;
+  if (final.message) process.stderr.write(`tskvm: ${final.message}\n`);
+  if (o.stats) reportStats(o.stats, vm, link.stats);
+  return final.status;
+}
+
+function csEip(vcpu: Vcpu): string {
+  const cs = vcpu.vmcsRead(F.GUEST_CS_SELECTOR);
+  const eip = vcpu.vmcsRead(F.GUEST_RIP) >>> 0;
+  return `CS:EIP ${cs.toString(16).padStart(4, '0')}:${eip.toString(16).padStart(8, '0')}`;
+}

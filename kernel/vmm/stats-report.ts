@@ -1,0 +1,53 @@
+/**
+ * `--stats`: KVM-named statistics and the per-exit-reason split (handled in the kernel vs
+ * forwarded to userspace), as a table on stderr or as JSON (stderr or a file).
+ */
+import { writeFileSync } from 'node:fs';
+import type { Vm } from '../kvm/vm.js';
+import { EXIT_REASON_NAMES } from '../kvm/vmx-consts.js';
+
+export interface StatsJson {
+  vm: Record<string, number>;
+  vcpus: Array<{ id: number; stats: Record<string, number>; exitReasons: Record<string, { inKernel: number; userspace: number }> }>;
+  deviceModel: Record<string, number>;
+}
+
+export function collectStats(vm: Vm, link: Record<string, number>): StatsJson {
+  return {
+    vm: { ...vm.stats },
+    vcpus: vm.vcpus.map((v) => {
+      const exitReasons: Record<string, { inKernel: number; userspace: number }> = {};
+      for (let r = 0; r < v.exitCounts.inKernel.length; r++) {
+        const k = v.exitCounts.inKernel[r]!;
+        const u = v.exitCounts.toUser[r]!;
+        if (k || u) exitReasons[EXIT_REASON_NAMES[r] ?? `REASON_${r}`] = { inKernel: k, userspace: u };
+      }
+      return { id: v.id, stats: { ...v.stats }, exitReasons };
+    }),
+    deviceModel: { ...link },
+  };
+}
+
+export function formatStats(s: StatsJson): string {
+  const lines: string[] = [];
+  for (const v of s.vcpus) {
+    lines.push(`vcpu ${v.id} statistics:`);
+    for (const [name, value] of Object.entries(v.stats)) if (value) lines.push(`  ${name.padEnd(22)} ${String(value).padStart(12)}`);
+    lines.push(`  ${'exit reason'.padEnd(22)} ${'in kernel'.padStart(12)} ${'to userspace'.padStart(13)}`);
+    for (const [name, c] of Object.entries(v.exitReasons)) {
+      lines.push(`  ${name.padEnd(22)} ${String(c.inKernel).padStart(12)} ${String(c.userspace).padStart(13)}`);
+    }
+  }
+  lines.push('vm statistics:');
+  for (const [name, value] of Object.entries(s.vm)) if (value) lines.push(`  ${name.padEnd(22)} ${String(value).padStart(12)}`);
+  lines.push('device model link:');
+  for (const [name, value] of Object.entries(s.deviceModel)) lines.push(`  ${name.padEnd(22)} ${String(value).padStart(12)}`);
+  return lines.join('\n') + '\n';
+}
+
+export function reportStats(mode: 'text' | 'json' | { json: string }, vm: Vm, link: Record<string, number>): void {
+  const s = collectStats(vm, link);
+  if (mode === 'text') process.stderr.write(formatStats(s));
+  else if (mode === 'json') process.stderr.write(JSON.stringify(s) + '\n');
+  else writeFileSync(mode.json, JSON.stringify(s, null, 2) + '\n');
+}

@@ -1,0 +1,119 @@
+/**
+ * A VMCS region (SDM 25.1-25.2, 25.11). Its layout is implementation specific: here each
+ * supported component has a dense slot of two 32-bit words (bits 31:0 and 63:32) in one
+ * Uint32Array, and software reaches them only by encoding through `read`/`write` (what VMREAD and
+ * VMWRITE do once the current VMCS is known; the Vmx class adds the instruction semantics).
+ */
+import { fieldAccess, FieldAccess, fieldBits, fieldType, FieldType, fieldWidth, FieldWidth, VmcsField } from './vmcs-fields.js';
+import { VmInstructionError } from './vm-instruction-errors.js';
+
+/** Launch state of a VMCS (SDM 25.1): set to clear by VMCLEAR, to launched by VMLAUNCH. */
+export const LaunchState = { clear: 0, launched: 1 } as const;
+export type LaunchState = (typeof LaunchState)[keyof typeof LaunchState];
+
+const TWO_POW_32 = 0x1_0000_0000;
+const NO_SLOT = -1;
+const MASK16 = 0xffff;
+/** Encodings of supported fields are below 0x8000 (bits 31:15 reserved), so `enc >>> 1` < 0x4000. */
+const SLOT_TABLE_SIZE = 0x4000;
+
+/** Dense slot of each supported encoding, indexed by `encoding >>> 1` (shared by every VMCS). */
+const slotOf = new Int16Array(SLOT_TABLE_SIZE).fill(NO_SLOT);
+let slotCount = 0;
+for (const enc of Object.values(VmcsField)) slotOf[enc >>> 1] = slotCount++;
+
+/** Slot of an encoding, or -1 if it names no supported component (incl. a bad access type). */
+function slotFor(encoding: number): number {
+  if (encoding < 0 || encoding >= SLOT_TABLE_SIZE * 2 || !Number.isInteger(encoding)) return NO_SLOT;
+  // Access type "high" is only defined for 64-bit fields (SDM 25.11.2).
+  if (fieldAccess(encoding) === FieldAccess.high && fieldWidth(encoding) !== FieldWidth.bits64) return NO_SLOT;
+  return slotOf[encoding >>> 1] ?? NO_SLOT;
+}
+
+/** The VMCS region: revision identifier, launch state, and the field data. */
+export class Vmcs {
+  /** VMCS revision identifier in the first 31 bits of the region (SDM 25.2). */
+  revisionId: number;
+  launchState: LaunchState = LaunchState.clear;
+  /** Two words per slot: [2·slot] = bits 31:0, [2·slot + 1] = bits 63:32. */
+  private readonly data = new Uint32Array(slotCount * 2);
+
+  constructor(revisionId: number) {
+    this.revisionId = revisionId;
+  }
+
+  /** Does this processor support the component with this encoding (full or high access)? */
+  static supports(encoding: number): boolean {
+    return slotFor(encoding) !== NO_SLOT;
+  }
+
+  /** Number of supported components. */
+  static get fieldCount(): number {
+    return slotCount;
+  }
+
+  /**
+   * VMREAD data path with a 32-bit operand: the field value (16-bit fields zero-extended,
+   * 64-bit fields bits 31:0 for full access, 63:32 for high access), or -1 if unsupported.
+   */
+  read(encoding: number): number {
+    const slot = slotFor(encoding);
+    if (slot === NO_SLOT) return -1;
+    return this.data[slot * 2 + fieldAccess(encoding)] ?? 0;
+  }
+
+  /**
+   * VMWRITE data path with a 32-bit operand. Returns 0 on success or the VM-instruction error:
+   * 12 for an unsupported component, 13 for a read-only one (IA32_VMX_MISC bit 29 is 0).
+   * A full-access write to a 64-bit field clears bits 63:32 (SDM 25.11.2).
+   */
+  write(encoding: number, value: number): 0 | VmInstructionError {
+    const slot = slotFor(encoding);
+    if (slot === NO_SLOT) return VmInstructionError.UNSUPPORTED_VMCS_COMPONENT;
+    if (fieldType(encoding) === FieldType.readOnly) return VmInstructionError.VMWRITE_READ_ONLY_VMCS_COMPONENT;
+    this.store(slot, encoding, value);
+    return 0;
+  }
+
+  /** Processor-internal write, allowed on read-only (exit-information) fields. */
+  writeInternal(encoding: number, value: number): void {
+    const slot = slotFor(encoding);
+    if (slot === NO_SLOT) throw new Error(`bug: internal VMCS write to unsupported encoding 0x${encoding.toString(16)}`);
+    this.store(slot, encoding, value);
+  }
+
+  /** Whole value of a 64-bit field as a number (exact below 2^53; our addresses are 32-bit). */
+  read64(encoding: number): number {
+    const slot = slotFor(encoding & ~1);
+    if (slot === NO_SLOT || fieldWidth(encoding) !== FieldWidth.bits64) throw new Error(`bug: 0x${encoding.toString(16)} is not a 64-bit field`);
+    return (this.data[slot * 2] ?? 0) + (this.data[slot * 2 + 1] ?? 0) * TWO_POW_32;
+  }
+
+  /** Bits 63:32 of a 64-bit field. */
+  readHigh(encoding: number): number {
+    return this.read(encoding | FieldAccess.high);
+  }
+
+  /** Store a whole 64-bit value (processor-internal, any field type). */
+  write64Internal(encoding: number, value: number): void {
+    const slot = slotFor(encoding & ~1);
+    if (slot === NO_SLOT || fieldWidth(encoding) !== FieldWidth.bits64) throw new Error(`bug: 0x${encoding.toString(16)} is not a 64-bit field`);
+    this.data[slot * 2] = value % TWO_POW_32;
+    this.data[slot * 2 + 1] = Math.floor(value / TWO_POW_32);
+  }
+
+  private store(slot: number, encoding: number, value: number): void {
+    const width = fieldWidth(encoding);
+    if (width === FieldWidth.bits64) {
+      if (fieldAccess(encoding) === FieldAccess.high) {
+        this.data[slot * 2 + 1] = value >>> 0;
+      } else {
+        this.data[slot * 2] = value >>> 0;
+        this.data[slot * 2 + 1] = 0;
+      }
+      return;
+    }
+    // Narrower fields drop the high bits of the operand (SDM 31.3 VMWRITE).
+    this.data[slot * 2] = fieldBits(width) === 16 ? value & MASK16 : value >>> 0;
+  }
+}
