@@ -16,7 +16,3 @@ export const EXIT_STATUS = {
   hostFailure: 70,
 } as const;
 
-/** isa-debug-exit (QEMU semantics): a guest write of v exits with (v << 1) | 1. */
-export function debugExitStatus(value: number): number {
-  return ((value << 1) | 1) & 0xff;
-}

@@ -65,7 +65,7 @@ export function reportError(err: unknown): number {
     process.stderr.write(`tskvm: ${message}\n`);
     return EXIT_STATUS.usage;
   }
-  if (e?.code === 'BAD_IMAGE' || e?.code === 'ENOENT' || e?.code === 'EACCES' || e?.code === 'EISDIR') {
+  if (e?.code === 'BAD_IMAGE') {
     process.stderr.write(`tskvm: ${message}\n`);
     return EXIT_STATUS.badImage;
   }

@@ -21,7 +21,7 @@ CFLAGS=(-m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -
 ASFLAGS=(-m32 -march=i686 -fno-pic -fno-pie -I"$RT")
 LDFLAGS=(-m elf_i386 -T "$RT/link.ld" -n --build-id=none --no-warn-rwx-segments -z noexecstack)
 
-RUNTIME_SRCS=(start.S serial.c printf.c string.c exit.c desc.c isr.S catch.S trap.c test.c pic.c pit.c)
+RUNTIME_SRCS=(start.S serial.c printf.c string.c exit.c desc.c isr.S catch.S trap.c test.c pic.c pit.c user.c user-entry.S paging.c timer.c)
 
 mkdir -p "$OUT" "$OBJ"
 
@@ -50,6 +50,15 @@ MULTIBOOT_GUESTS=(
     "cpu-alu cpu-alu.c"
     "cpu-muldiv cpu-muldiv.c"
     "cpu-misc cpu-misc.c cpu-misc-asm.S"
+    "cpu-system cpu-system.c cpu-system-asm.S"
+    "cpu-tcg-gaps cpu-tcg-gaps.c"
+    "cpu-paging cpu-paging.c cpu-paging-asm.S"
+    "cpu-exceptions cpu-exceptions.c"
+    "cpu-mode16 cpu-mode16.c cpu-mode16-asm.S"
+    "cpu-segments cpu-segments.c"
+    "triple-fault triple-fault.c"
+    "dev-uart dev-uart.c"
+    "dev-pic-pit dev-pic-pit.c"
 )
 
 for entry in "${MULTIBOOT_GUESTS[@]}"; do
@@ -60,8 +69,9 @@ for entry in "${MULTIBOOT_GUESTS[@]}"; do
         compile "$SRC/$s" "$o"
         objs+=("$o")
     done
-    ld "${LDFLAGS[@]}" -o "$OUT/$name.elf" "$OBJ/rt-start.o" "${objs[@]}" "$RT_LIB"
-    strip --strip-debug "$OUT/$name.elf"
+    # The unstripped image stays in .build/ for nm/objdump/addr2line when debugging.
+    ld "${LDFLAGS[@]}" -o "$OBJ/$name.elf" "$OBJ/rt-start.o" "${objs[@]}" "$RT_LIB"
+    strip --strip-all -o "$OUT/$name.elf" "$OBJ/$name.elf"
     echo "built images/$name.elf ($(stat -c %s "$OUT/$name.elf") bytes)"
 done
 

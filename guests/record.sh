@@ -14,11 +14,19 @@ QEMU_ARGS=(-serial stdio -display none -no-reboot -monitor none -nodefaults
            -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cpu pentium3 -m 128 -accel tcg)
 TIMEOUT_S=30
 
-mkdir -p "$HERE/expected"
+# Guests whose transcript is written by hand because QEMU TCG deviates from the architecture
+# there (see README.md); record.sh never overwrites them.
+HAND_WRITTEN=(cpu-tcg-gaps)
+
+mkdir -p "$HERE/expected" "$HERE/.build"
 if [ $# -eq 0 ]; then
     set -- $(cd "$HERE/images" && ls *.elf | sed 's/\.elf$//')
 fi
 for name in "$@"; do
+    if [[ " ${HAND_WRITTEN[*]} " == *" $name "* ]]; then
+        echo "skipped $name: expected transcript is written by hand"
+        continue
+    fi
     img="$HERE/images/$name.elf"
     [ -f "$img" ] || { echo "record.sh: no image $img" >&2; exit 1; }
     set +e
@@ -26,6 +34,10 @@ for name in "$@"; do
         >"$HERE/expected/$name.txt" 2>"$HERE/.build/$name.qemu-stderr" </dev/null
     status=$?
     set -e
+    if [ "$status" -eq 124 ]; then
+        echo "record.sh: $name did not finish within ${TIMEOUT_S}s; expected/$name.* not trustworthy" >&2
+        exit 1
+    fi
     echo "$status" >"$HERE/expected/$name.status"
     fails=$(grep -c '^FAIL' "$HERE/expected/$name.txt" || true)
     echo "recorded $name: status $status, $(wc -l <"$HERE/expected/$name.txt") lines, $fails FAIL"

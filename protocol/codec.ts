@@ -13,6 +13,7 @@ const INT64_AUTO = 'auto' as unknown as 'number';
 const packr = new Packr({
   useRecords: false, // plain msgpack maps, readable by every implementation
   mapsAsObjects: true,
+  variableMapSize: true, // fixmap for small maps, as most encoders write them
   moreTypes: false,
   int64AsType: INT64_AUTO, // 64-bit ints beyond ±2^53 decode as bigint, which the parser rejects
 });

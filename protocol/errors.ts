@@ -40,6 +40,7 @@ export const PROTOCOL_ERROR_CODES = {
   INTERNAL: 'INTERNAL',
 } as const;
 
+/** One of the codes defined by this version. */
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[keyof typeof PROTOCOL_ERROR_CODES];
 
 /**
@@ -88,6 +89,7 @@ export const TRANSPORT_ERROR_CODES = {
   LISTEN_FAILED: 'LISTEN_FAILED',
 } as const;
 
+/** One of TRANSPORT_ERROR_CODES. */
 export type TransportErrorCode = (typeof TRANSPORT_ERROR_CODES)[keyof typeof TRANSPORT_ERROR_CODES];
 
 /** A transport could not be set up; `code` is stable, `message` is for the user. */

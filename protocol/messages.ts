@@ -51,6 +51,7 @@ export const LIMITS = {
 
 /** Register access sizes, in bytes (README §5.3). */
 export const ACCESS_SIZES = [1, 2, 4] as const;
+/** A register access width in bytes. */
 export type AccessSize = (typeof ACCESS_SIZES)[number];
 
 /** Optional behaviours negotiated in the handshake (README §3.2). */
@@ -67,25 +68,36 @@ export const FEATURES = {
 
 /** Who sends `hello`: the VMM proper, or a qtest-like driver with no CPU (README §3.1). */
 export const ROLES = ['vmm', 'qtest'] as const;
+/** The `role` field of `hello`. */
 export type Role = (typeof ROLES)[number];
 
+/** `configure.clock`: real time or the VMM's instruction-derived virtual time (README §10). */
 export const CLOCK_MODES = ['host', 'virtual'] as const;
+/** One of CLOCK_MODES. */
 export type ClockMode = (typeof CLOCK_MODES)[number];
 
+/** The two I/O address spaces: port I/O and memory-mapped I/O. */
 export const ADDRESS_SPACES = ['pio', 'mmio'] as const;
+/** One of ADDRESS_SPACES. */
 export type AddressSpace = (typeof ADDRESS_SPACES)[number];
 
+/** virtio device kinds the device model can build (README §5.2). */
 export const VIRTIO_KINDS = ['blk', 'console', 'net', 'rng'] as const;
+/** One of VIRTIO_KINDS. */
 export type VirtioKind = (typeof VIRTIO_KINDS)[number];
 
+/** `event.kind`: debug-exit, reset request, device failure (README §7). */
 export const EVENT_KINDS = ['exit', 'reset', 'error'] as const;
+/** One of EVENT_KINDS. */
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+/** `log.level` (README §7). */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+/** One of LOG_LEVELS. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 // ---------------------------------------------------------------------------------------------
-// Shared structures (README §5.1)
+// Shared structures (README §5.2, §7, §9)
 
 /** A guest-physical scatter-gather element (vfio-user DMA_READ/DMA_WRITE address + count). */
 export interface DmaSegment {
@@ -99,7 +111,7 @@ export type DeviceSpec =
   | { type: 'debugExit'; port: number; size: AccessSize }
   | { type: 'debugcon'; port: number; backend: string }
   | { type: 'pit'; port: number; irq: number }
-  | { type: 'cmos'; irq: number }
+  | { type: 'cmos'; irq: number; /** Guest RAM in bytes, for the CMOS memory-size registers. */ ramSize?: number }
   | { type: 'i8042' }
   | { type: 'port80' }
   | { type: 'ata'; path: string; readOnly: boolean }
@@ -112,6 +124,7 @@ export type DeviceSpec =
       options: Record<string, string | number | boolean>;
     };
 
+/** The `type` tag of a DeviceSpec. */
 export type DeviceType = DeviceSpec['type'];
 
 /** A register window the device model claims (README §5.2). */
@@ -150,6 +163,7 @@ export interface CoalescedWrite {
 // ---------------------------------------------------------------------------------------------
 // Requests (README §5)
 
+/** VMM → DM: first message of a connection (README §3.1). */
 export interface HelloRequest {
   type: 'hello';
   id: number;
@@ -158,12 +172,14 @@ export interface HelloRequest {
   features: string[];
   role: Role;
 }
+/** VMM → DM: the machine to build (README §5.2). */
 export interface ConfigureRequest {
   type: 'configure';
   id: number;
   clock: ClockMode;
   devices: DeviceSpec[];
 }
+/** VMM → DM: port read, `count` elements for string I/O (README §5.3). */
 export interface PioReadRequest {
   type: 'pioRead';
   id: number;
@@ -171,6 +187,7 @@ export interface PioReadRequest {
   size: AccessSize;
   count: number;
 }
+/** VMM → DM: port write (README §5.3). */
 export interface PioWriteRequest {
   type: 'pioWrite';
   id: number;
@@ -179,12 +196,14 @@ export interface PioWriteRequest {
   /** size × count bytes, each value little-endian; count = data.length / size. */
   data: Uint8Array;
 }
+/** VMM → DM: MMIO read (README §5.3). */
 export interface MmioReadRequest {
   type: 'mmioRead';
   id: number;
   addr: number;
   size: AccessSize;
 }
+/** VMM → DM: MMIO write (README §5.3). */
 export interface MmioWriteRequest {
   type: 'mmioWrite';
   id: number;
@@ -192,11 +211,13 @@ export interface MmioWriteRequest {
   size: AccessSize;
   value: number;
 }
+/** DM → VMM: read guest memory, vfio-user DMA_READ with a scatter-gather list (README §9). */
 export interface DmaReadRequest {
   type: 'dmaRead';
   id: number;
   segments: DmaSegment[];
 }
+/** DM → VMM: write guest memory, vfio-user DMA_WRITE with a scatter-gather list (README §9). */
 export interface DmaWriteRequest {
   type: 'dmaWrite';
   id: number;
@@ -204,15 +225,18 @@ export interface DmaWriteRequest {
   /** Exactly the sum of the segment lengths, written segment by segment in order. */
   data: Uint8Array;
 }
+/** VMM → DM: flush and close (README §5.4). */
 export interface ShutdownRequest {
   type: 'shutdown';
   id: number;
 }
+/** Either side: liveness and synchronisation point (README §5.4, §10). */
 export interface PingRequest {
   type: 'ping';
   id: number;
 }
 
+/** Every request (carries `id`, gets exactly one reply). */
 export type Request =
   | HelloRequest
   | ConfigureRequest
@@ -228,6 +252,7 @@ export type Request =
 // ---------------------------------------------------------------------------------------------
 // Replies (README §6)
 
+/** DM → VMM: answer to `hello` (README §3.1). */
 export interface HelloReply {
   type: 'helloReply';
   reply: number;
@@ -238,6 +263,7 @@ export interface HelloReply {
   /** Free-form implementation name, for logs. */
   name: string;
 }
+/** DM → VMM: what to route to the device model (README §5.2). */
 export interface ConfigureReply {
   type: 'configureReply';
   reply: number;
@@ -246,26 +272,31 @@ export interface ConfigureReply {
   doorbells: DoorbellSpec[];
   coalesced: CoalescedZone[];
 }
+/** DM → VMM: answer to `pioRead`. */
 export interface PioReadReply {
   type: 'pioReadReply';
   reply: number;
   /** size × count bytes. */
   data: Uint8Array;
 }
+/** DM → VMM: answer to `mmioRead`. */
 export interface MmioReadReply {
   type: 'mmioReadReply';
   reply: number;
   value: number;
 }
+/** VMM → DM: answer to `dmaRead`. */
 export interface DmaReadReply {
   type: 'dmaReadReply';
   reply: number;
   data: Uint8Array;
 }
+/** Success reply without data (README §6). */
 export interface OkReply {
   type: 'ok';
   reply: number;
 }
+/** Failure reply to any request (README §6, §8.1). */
 export interface ErrorReply {
   type: 'error';
   reply: number;
@@ -273,52 +304,63 @@ export interface ErrorReply {
   message: string;
 }
 
+/** Every success reply. */
 export type SuccessReply = HelloReply | ConfigureReply | PioReadReply | MmioReadReply | DmaReadReply | OkReply;
+/** Every reply (carries `reply`, the id it answers). */
 export type Reply = SuccessReply | ErrorReply;
 
 // ---------------------------------------------------------------------------------------------
 // Posted messages (README §7)
 
+/** VMM → DM: a registered doorbell was written (KVM ioeventfd; README §7). */
 export interface DoorbellMessage {
   type: 'doorbell';
   doorbell: number;
   value: number;
 }
+/** VMM → DM: buffered writes to coalesced zones, in guest order (README §7). */
 export interface CoalescedMessage {
   type: 'coalesced';
   writes: CoalescedWrite[];
 }
+/** VMM → DM: virtual time advanced (README §10). */
 export interface ClockMessage {
   type: 'clock';
   nowNs: number;
 }
+/** DM → VMM: set an interrupt line's level (README §7). */
 export interface IrqMessage {
   type: 'irq';
   line: number;
   level: boolean;
 }
+/** DM → VMM: earliest timer deadline on the virtual clock (README §10). */
 export interface DeadlineMessage {
   type: 'deadline';
   /** Next timer deadline on the virtual clock, or -1 for none. */
   ns: number;
 }
+/** DM → VMM: debug-exit, reset request or device failure (README §7). */
 export interface EventMessage {
   type: 'event';
   kind: EventKind;
   code?: number;
   message?: string;
 }
+/** DM → VMM: a line for the VMM's stderr. */
 export interface LogMessage {
   type: 'log';
   level: LogLevel;
   message: string;
 }
+/** Either side: connection-fatal error, the sender closes next (README §8.2). */
 export interface AbortMessage {
   type: 'abort';
   code: string;
   message: string;
 }
 
+/** Every posted message (no id, no reply). */
 export type Posted =
   | DoorbellMessage
   | CoalescedMessage
@@ -331,6 +373,7 @@ export type Posted =
 
 /** Every message of the protocol. */
 export type Message = Request | Reply | Posted;
+/** The `type` tag of a Message. */
 export type MessageType = Message['type'];
 
 // ---------------------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ function bool(v: unknown, path: string): boolean {
 function bytes(v: unknown, path: string, maxLength: number, minLength = 1): Uint8Array {
   if (!(v instanceof Uint8Array)) badField(path, 'expected bin (bytes)');
   if (v.length < minLength || v.length > maxLength) badField(path, `byte length ${v.length} out of range ${minLength}..${maxLength}`);
-  return v;
+  // A plain Uint8Array view (not Node's Buffer subclass), the same whatever the transport; no copy.
+  return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.length);
 }
 
 function oneOf<T extends string | number>(v: unknown, path: string, allowed: readonly T[]): T {
@@ -235,8 +236,12 @@ function deviceSpec(x: unknown, p: string): DeviceSpec {
       return { type: t, port: port(get(o, 'port'), `${p}.port`), backend: text(get(o, 'backend'), `${p}.backend`) };
     case 'pit':
       return { type: t, port: port(get(o, 'port'), `${p}.port`), irq: irqLine(get(o, 'irq'), `${p}.irq`) };
-    case 'cmos':
-      return { type: t, irq: irqLine(get(o, 'irq'), `${p}.irq`) };
+    case 'cmos': {
+      const spec: DeviceSpec = { type: t, irq: irqLine(get(o, 'irq'), `${p}.irq`) };
+      const ramSize = get(o, 'ramSize');
+      if (ramSize !== undefined) spec.ramSize = uint(ramSize, `${p}.ramSize`, LIMITS.GPA_LIMIT);
+      return spec;
+    }
     case 'i8042':
     case 'port80':
       return { type: t };
@@ -375,14 +380,4 @@ export function parseMessage(value: unknown): Message {
     if (e instanceof ProtocolError) throw new ProtocolError(e.code, `${type}.${e.message}`);
     throw e;
   }
-}
-
-/**
- * Best effort: the request id of a body that failed to parse, so that the error can be
- * reported against it. Undefined when there is none.
- */
-export function requestIdOf(value: unknown): number | undefined {
-  if (!isPlainObject(value)) return undefined;
-  const v = get(value, 'id');
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= LIMITS.U32_MAX ? v : undefined;
 }

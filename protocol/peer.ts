@@ -40,6 +40,8 @@ export interface PeerOptions {
   side: PeerSide;
   /** Device-model side: what to answer `hello` with. Required when side is 'dm'. */
   accept?: HandshakeAcceptor;
+  /** Device-model side: close a connection that has not sent `hello` after this many ms (default HELLO_TIMEOUT_MS). */
+  helloTimeoutMs?: number;
   /** Default timeout of each request in ms; absent = wait until the connection closes. */
   requestTimeoutMs?: number;
   log?: PeerLog;
@@ -51,7 +53,7 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** Message counters (README §9 for what the VMM reports with --stats). */
+/** Message counters of one connection, for statistics. */
 export interface PeerStats {
   requestsSent: number;
   requestsReceived: number;
@@ -70,6 +72,9 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** How long a device model waits for `hello` on a new connection by default. */
+export const HELLO_TIMEOUT_MS = 10_000;
+
 /** How many timed-out request ids are remembered so that their late replies are ignored. */
 const LATE_IDS_MAX = 1024;
 
@@ -86,12 +91,13 @@ export class Peer {
   /** Why the connection closed, once it has. */
   closeReason: CloseReason | undefined;
 
-  private readonly remote: Role | 'dm';
+  private readonly remote: PeerSide;
   private readonly accept: HandshakeAcceptor | undefined;
   private readonly requestTimeoutMs: number | undefined;
   private readonly log: PeerLog;
   private state: HandshakeState = 'new';
   private helloId: number | undefined;
+  private offered: readonly string[] = [];
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly lateIds = new Set<number>();
@@ -113,8 +119,19 @@ export class Peer {
     this.accept = options.accept;
     this.requestTimeoutMs = options.requestTimeoutMs;
     this.log = options.log ?? defaultLog;
+    if (options.side === 'dm') {
+      const timer = setTimeout(() => {
+        if (this.state !== 'open' && !this.isClosed) this.abort(PROTOCOL_ERROR_CODES.HANDSHAKE, 'no hello received in time');
+      }, options.helloTimeoutMs ?? HELLO_TIMEOUT_MS);
+      timer.unref(); // a connection waiting for hello must not keep the process alive by itself
+      const clear = (): void => clearTimeout(timer);
+      this.handshakeWaiters.push({ resolve: clear, reject: clear });
+    }
     transport.onMessage((body) => this.receive(body));
-    transport.onError((error) => this.sendAbort(error));
+    transport.onError((error) => {
+      this.log('warn', `closing connection: ${error.code}: ${error.message}`);
+      this.sendAbort(error);
+    });
     transport.onClose((reason) => this.closed(reason));
   }
 
@@ -133,24 +150,22 @@ export class Peer {
    * features are also in `this.features`); rejects with ProtocolError VERSION (and closes) when
    * the device model refuses the version.
    */
-  async handshake(features: readonly string[], role: Role = 'vmm'): Promise<HelloReply> {
+  async handshake(features: readonly string[], options: { role?: Role; timeoutMs?: number } = {}): Promise<HelloReply> {
     if (this.side !== 'vmm' || this.state !== 'new') throw new ProtocolError(PROTOCOL_ERROR_CODES.HANDSHAKE, 'handshake already started or not the VMM side');
-    const hello = helloMessage(features, role);
+    const hello = helloMessage(features, options.role ?? 'vmm');
     this.state = 'hello-sent';
-    let reply: HelloReply;
+    this.offered = hello.features;
     try {
-      reply = await this.sendRequest(hello, {});
-      checkHelloReply(reply, hello.features);
+      // The reply is checked and the state opened synchronously on arrival (onHelloAnswer), so
+      // that messages the device model sends right after it are accepted.
+      return await this.sendRequest(hello, options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {});
     } catch (e) {
       const err = e instanceof ProtocolError ? e : new ProtocolError(PROTOCOL_ERROR_CODES.INTERNAL, String(e));
-      if (err.code === PROTOCOL_ERROR_CODES.VERSION) this.close({ code: err.code, message: err.message });
+      // Without an agreed protocol the connection is useless: close it whatever went wrong.
+      this.close({ code: err.code, message: err.message });
       this.failHandshake(err);
       throw err;
     }
-    this.features = reply.features;
-    this.state = 'open';
-    for (const w of this.handshakeWaiters.splice(0)) w.resolve();
-    return reply;
   }
 
   /** Resolves when the handshake has completed (either side); rejects if the connection closes first. */
@@ -177,6 +192,7 @@ export class Peer {
     this.checkDirection(message);
     if (message.type !== 'abort' && this.state !== 'open') throw new ProtocolError(PROTOCOL_ERROR_CODES.HANDSHAKE, `${message.type} before the handshake completed`);
     if (this.isClosed) return false;
+    if (message.type === 'doorbell') for (const hook of this.beforeRequestHooks) hook(); // coalesced writes precede it too
     this.transport.send(encode(message));
     this.stats.postedSent++;
     return true;
@@ -193,8 +209,8 @@ export class Peer {
   }
 
   /**
-   * Run `hook` synchronously before each request is sent: the VMM flushes its coalesced writes
-   * here, so that they reach the device model before the next synchronous message (README §4.3).
+   * Run `hook` synchronously before each request and each `doorbell` is sent: the VMM flushes its
+   * coalesced writes here, so that they reach the device model first (README §4.3).
    */
   beforeRequest(hook: () => void): void {
     this.beforeRequestHooks.push(hook);
@@ -364,6 +380,17 @@ export class Peer {
       this.stats.errorRepliesReceived++;
       pending.reject(new ProtocolError(message.code, message.message));
       return;
+    }
+    if (message.type === 'helloReply' && message.reply === this.helloId) {
+      try {
+        checkHelloReply(message, this.offered);
+      } catch (e) {
+        pending.reject(e as ProtocolError);
+        throw e; // fatal: abort VERSION and close
+      }
+      this.features = message.features;
+      this.state = 'open';
+      for (const w of this.handshakeWaiters.splice(0)) w.resolve();
     }
     if (message.type !== pending.expect) {
       const err = new ProtocolError(PROTOCOL_ERROR_CODES.UNEXPECTED, `${message.type} answers request #${message.reply}, which expects ${pending.expect}`);

@@ -3,7 +3,7 @@
  * in arrival order, `onClose` fires exactly once, and an exception thrown by a listener closes
  * the connection instead of escaping from a socket event handler.
  */
-import { PROTOCOL_ERROR_CODES, ProtocolError } from './errors.js';
+import { PROTOCOL_ERROR_CODES, type ProtocolError } from './errors.js';
 import type { CloseReason, Transport } from './transport.js';
 
 /** Close codes that are not protocol errors (README §1.3). */
@@ -104,8 +104,16 @@ export abstract class TransportBase implements Transport {
   }
 }
 
-/** Is `e` a ProtocolError with a code; otherwise wrap it as INTERNAL. */
-export function asProtocolError(e: unknown): ProtocolError {
-  if (e instanceof ProtocolError) return e;
-  return new ProtocolError(PROTOCOL_ERROR_CODES.INTERNAL, e instanceof Error ? e.message : String(e));
+/**
+ * Hand a new connection to the listener's callback without letting a bug in it escape from the
+ * server's event handler: the connection is closed with INTERNAL and the error reported on stderr.
+ */
+export function acceptConnection(transport: TransportBase, onConnection: (t: Transport) => void): void {
+  try {
+    onConnection(transport);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`tskvm-dm: connection handler failed: ${message}\n`);
+    transport.close({ code: PROTOCOL_ERROR_CODES.INTERNAL, message: `connection handler failed: ${message}` });
+  }
 }

@@ -8,11 +8,13 @@ import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { formatAddress } from './address.js';
 import { PROTOCOL_ERROR_CODES, ProtocolError, TRANSPORT_ERROR_CODES, TransportError } from './errors.js';
-import { FrameDecoder, checkMaxFrame, frameHeader } from './framing.js';
+import { FrameDecoder, checkMaxFrame, encodeFrame, frameHeader } from './framing.js';
 import { LIMITS } from './messages.js';
-import { CLOSE_CODES, TransportBase } from './transport-base.js';
+import { CLOSE_CODES, TransportBase, acceptConnection } from './transport-base.js';
 import type { CloseReason, Listener, Transport, TransportOptions } from './transport.js';
 
+/** Bodies up to this size are copied behind their prefix; larger ones are written as two buffers. */
+const COPY_MAX = 64 * 1024;
 /** How long a closing socket may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -53,8 +55,12 @@ export class UnixTransport extends TransportBase {
         this.socket.uncork();
       });
     }
-    this.socket.write(frameHeader(body.length));
-    this.socket.write(body);
+    if (body.length <= COPY_MAX) {
+      this.socket.write(encodeFrame(body)); // one stream write per frame is cheaper than two for small bodies
+    } else {
+      this.socket.write(frameHeader(body.length));
+      this.socket.write(body);
+    }
   }
 
   protected shutdown(_reason: CloseReason): void {
@@ -115,7 +121,7 @@ export async function listenUnix(path: string, onConnection: (t: Transport) => v
   const address = formatAddress({ kind: 'unix', path });
   const maxFrame = checkMaxFrame(options.maxFrame ?? LIMITS.FRAME_MAX_DEFAULT);
   const server = net.createServer((socket) => {
-    onConnection(new UnixTransport(socket, { maxFrame, description: address }));
+    acceptConnection(new UnixTransport(socket, { maxFrame, description: address }), onConnection);
   });
   try {
     await bindServer(server, path);
@@ -138,7 +144,10 @@ export async function listenUnix(path: string, onConnection: (t: Transport) => v
     address,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // The listening socket (and its path) goes at once; accepted connections stay up, so do
+        // not wait for server.close's callback, which waits for them.
+        server.close();
+        setImmediate(resolve);
       }),
   };
 }

@@ -11,7 +11,7 @@ import { formatAddress } from './address.js';
 import { PROTOCOL_ERROR_CODES, ProtocolError, TRANSPORT_ERROR_CODES, TransportError } from './errors.js';
 import { checkMaxFrame } from './framing.js';
 import { LIMITS } from './messages.js';
-import { CLOSE_CODES, TransportBase } from './transport-base.js';
+import { CLOSE_CODES, TransportBase, acceptConnection } from './transport-base.js';
 import type { CloseReason, Listener, Transport, TransportOptions } from './transport.js';
 
 /** WebSocket close status codes used here (RFC 6455 §7.4.1). */
@@ -143,7 +143,7 @@ export async function listenWs(host: string, port: number, onConnection: (t: Tra
       // errors before the handshake completes are the client's problem; the socket is dropped
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
-      onConnection(new WsTransport(ws, socket, { maxFrame, description: `ws://${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}` }));
+      acceptConnection(new WsTransport(ws, socket, { maxFrame, description: `ws://${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}` }), onConnection);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -159,8 +159,10 @@ export async function listenWs(host: string, port: number, onConnection: (t: Tra
     address: formatAddress({ kind: 'ws', host, port: actualPort }),
     close: () =>
       new Promise<void>((resolve) => {
+        // Stop listening at once; established connections stay up (see transport-unix.ts).
         wss.close();
-        server.close(() => resolve());
+        server.close();
+        setImmediate(resolve);
       }),
   };
 }

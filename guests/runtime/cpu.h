@@ -76,6 +76,12 @@ DEFINE_DR(6)
 DEFINE_DR(7)
 #undef DEFINE_DR
 
+/* Stops the compiler from caching memory across this point (e.g. after a store through an
+ * alias that the page tables create behind its back). */
+static inline void barrier(void) { __asm__ volatile("" : : : "memory"); }
+/* A 32-bit load the compiler cannot elide or reorder. */
+static inline u32 peek32(const volatile void *p) { barrier(); u32 v = *(const volatile u32 *)p; barrier(); return v; }
+
 static inline u32 read_eflags(void) { u32 v; __asm__ volatile("pushfl; popl %0" : "=r"(v)); return v; }
 static inline void write_eflags(u32 v) { __asm__ volatile("pushl %0; popfl" : : "r"(v) : "memory", "cc"); }
 static inline void cli(void) { __asm__ volatile("cli" : : : "memory"); }

@@ -14,5 +14,8 @@
 #include "test.h"
 #include "pic.h"
 #include "pit.h"
+#include "user.h"
+#include "paging.h"
+#include "timer.h"
 int main(u32 magic, const struct multiboot_info *info);
 #endif

@@ -2,6 +2,7 @@
 #include "test.h"
 #include "desc.h"
 #include "exit.h"
+#include "pic.h"
 #include "printf.h"
 #include "serial.h"
 
@@ -18,6 +19,9 @@ void rt_init(void)
 {
     serial_init();
     desc_init();
+    /* A known interrupt state: a BIOS may have left IRQ0 unmasked at vector 8, which would look
+     * like a double fault the first time a test sets IF. */
+    pic_remap();
 }
 
 void test_begin(const char *name)

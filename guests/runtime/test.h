@@ -6,7 +6,8 @@
 #define RT_TEST_H
 #include "types.h"
 
-/* Serial, descriptor tables and traps: what every test guest calls first. */
+/* Serial, descriptor tables and traps, and the PICs remapped to 0x20/0x28 with every line masked:
+ * what every test guest calls first. */
 void rt_init(void);
 
 void test_begin(const char *name);

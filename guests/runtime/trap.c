@@ -10,6 +10,13 @@ static trap_handler_fn handlers[256];
 extern volatile u32 catch_armed;
 void catch_resume(u32 vector) __attribute__((noreturn));
 
+void trap_catch_return(u32 vector)
+{
+    if (!catch_armed)
+        test_abort("trap_catch_return(%u) outside catch_exception", vector);
+    catch_resume(vector);
+}
+
 void trap_set_handler(u8 vec, trap_handler_fn h)
 {
     handlers[vec] = h;
@@ -29,6 +36,15 @@ void trap_dispatch(struct trap_frame *f)
         last_exception.eip = f->eip;
         last_exception.cs = f->cs;
         last_exception.eflags = f->eflags;
+        if ((f->cs & 3) != 0) {
+            last_exception.esp = f->user_esp;
+            last_exception.ss = f->user_ss;
+        } else {
+            /* Same privilege: the interrupted ESP is just above EIP, CS, EFLAGS. */
+            last_exception.esp = (u32)&f->user_esp;
+            last_exception.ss = read_ss();
+        }
+        last_exception.frame = (u32)f;
         catch_resume(f->vector);
     }
     test_abort("unexpected vector %u error 0x%x at %04x:%08x", f->vector, f->error_code,

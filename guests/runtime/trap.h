@@ -17,6 +17,8 @@ typedef void (*trap_handler_fn)(struct trap_frame *f);
 /* What the last caught exception was. */
 struct exception_record {
     u32 vector, error_code, cr2, eip, cs, eflags;
+    u32 esp, ss;        /* the interrupted stack (outer stack when the trap changed privilege) */
+    u32 frame;          /* where the handler's trap frame was: shows which stack was used */
 };
 extern volatile struct exception_record last_exception;
 
@@ -28,6 +30,8 @@ void trap_set_handler(u8 vec, trap_handler_fn h);
  * raised inside it (recorded in last_exception), after restoring the caller's stack, callee-saved
  * registers, segment registers and EFLAGS. */
 int catch_exception(void (*fn)(void));
+/* From a handler: abandon the trap and return vector from the pending catch_exception(). */
+void trap_catch_return(u32 vector) __attribute__((noreturn));
 /* Called from isr.S. */
 void trap_dispatch(struct trap_frame *f);
 #endif

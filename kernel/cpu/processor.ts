@@ -132,7 +132,11 @@ export class Cpu implements CpuApi {
   accW: number = TlbBit.write;
   accX: number = TlbBit.fetch;
   user = false;
-  /** Per segment: bit0 readable, bit1 writable (0 = unusable); valid offsets segLo..segHi. */
+  /** CS base and effective limit, copied out of the arrays for instruction fetch. */
+  csBase = 0;
+  csLimit = 0xffff;
+  /** Per segment: bit0 readable, bit1 writable (0 = unusable), bits 4/5 the same for a flat
+   * segment (no checks needed); valid offsets segLo..segHi. */
   segRights = new Int32Array(8);
   segLo = new Float64Array(8);
   segHi = new Float64Array(8);
@@ -179,6 +183,10 @@ export class Cpu implements CpuApi {
   delivering = 0;
   deliveringCode = 0;
   emuOps: EmulatorOps | null = null;
+  /** Armed instruction / data breakpoints, and data-breakpoint hits of the current instruction. */
+  dbExec = false;
+  dbData = false;
+  dbHits = 0;
   descLo = 0;
   descHi = 0;
   private readonly saveRegs = new Int32Array(8);
@@ -391,13 +399,16 @@ export class Cpu implements CpuApi {
         }
       }
     }
-    this.segRights[s] = rights;
+    // bits 4/5: flat readable/writable (base 0, limit 4 GiB): the hot paths skip the checks
+    const flat = this.segBase[s] === 0 && lo === 0 && hi === 0xffffffff ? rights << 4 : 0;
+    this.segRights[s] = rights | flat;
     this.segLo[s] = lo;
     this.segHi[s] = hi;
     if (s === SReg.CS) {
       this.code32 = (ar & Ar.DB) !== 0;
       this.fetchPage = -1;
-      this.segRights[s] = rights | 4; // bit 2: executable (fetch uses segHi only)
+      this.csBase = this.segBase[s]!;
+      this.csLimit = hi;
     } else if (s === SReg.SS) this.ss32 = (ar & Ar.DB) !== 0;
   }
 
@@ -411,6 +422,7 @@ export class Cpu implements CpuApi {
       this.flushTlb();
     }
     this.updateMode();
+    this.updateDebug();
   }
 
   interruptsEnabled(): boolean {
@@ -460,22 +472,28 @@ export class Cpu implements CpuApi {
   }
 
   rd8(s: number, off: number): number {
+    if ((this.segRights[s]! & FLAT_READ) !== 0) return this.rdLin8(off | 0);
     return this.rdLin8(this.segAddr(s, off, 1, 1));
   }
   rd16(s: number, off: number): number {
+    if ((this.segRights[s]! & FLAT_READ) !== 0 && off < 0xffffffff) return this.rdLin16(off | 0);
     return this.rdLin16(this.segAddr(s, off, 2, 1));
   }
   rd32(s: number, off: number): number {
+    if ((this.segRights[s]! & FLAT_READ) !== 0 && off <= 0xfffffffc) return this.rdLin32(off | 0);
     return this.rdLin32(this.segAddr(s, off, 4, 1));
   }
   wr8(s: number, off: number, v: number): void {
-    this.wrLin8(this.segAddr(s, off, 1, 2), v);
+    if ((this.segRights[s]! & FLAT_WRITE) !== 0) this.wrLin8(off | 0, v);
+    else this.wrLin8(this.segAddr(s, off, 1, 2), v);
   }
   wr16(s: number, off: number, v: number): void {
-    this.wrLin16(this.segAddr(s, off, 2, 2), v);
+    if ((this.segRights[s]! & FLAT_WRITE) !== 0 && off < 0xffffffff) this.wrLin16(off | 0, v);
+    else this.wrLin16(this.segAddr(s, off, 2, 2), v);
   }
   wr32(s: number, off: number, v: number): void {
-    this.wrLin32(this.segAddr(s, off, 4, 2), v);
+    if ((this.segRights[s]! & FLAT_WRITE) !== 0 && off <= 0xfffffffc) this.wrLin32(off | 0, v);
+    else this.wrLin32(this.segAddr(s, off, 4, 2), v);
   }
   /** Read of `bits` width (8/16/32). */
   rdSz(s: number, off: number, bits: number): number {
@@ -577,7 +595,6 @@ export class Cpu implements CpuApi {
     }
     this.markAccessed(sel);
     this.loadFromDesc(s, sel);
-    if (s === SReg.SS) this.shadowNew = true;
   }
 
   /** Load CS for a far JMP/CALL/RET/IRET already checked; sets CPL. */
@@ -737,6 +754,7 @@ export class Cpu implements CpuApi {
       for (let i = 0; i < size; i++) v |= this.rdSlow((lin + i) | 0, 1, acc) << (8 * i);
       return size === 4 ? v | 0 : v >>> 0;
     }
+    if (this.dbData) this.checkWatch(lin, size, false);
     const e = this.tlb[lin >>> 12]!;
     let hpa: number;
     if ((e & acc) !== 0) hpa = (e & FRAME_MASK) | (lin & OFFSET_MASK);
@@ -756,6 +774,7 @@ export class Cpu implements CpuApi {
       for (let i = 0; i < size; i++) this.wrSlow((lin + i) | 0, 1, v >> (8 * i), acc);
       return;
     }
+    if (this.dbData) this.checkWatch(lin, size, true);
     const e = this.tlb[lin >>> 12]!;
     let hpa: number;
     if ((e & acc) !== 0) hpa = (e & FRAME_MASK) | (lin & OFFSET_MASK);
@@ -856,7 +875,7 @@ export class Cpu implements CpuApi {
       this.lastGpa = gpa;
       return -1;
     }
-    if (!this.noTlbFill) {
+    if (!this.noTlbFill && !this.dbData) {
       let bits: number;
       if (access === Access.fetch) bits = TlbBit.fetch | (userOk ? TlbBit.userFetch : 0);
       else if (write) {
@@ -929,8 +948,8 @@ export class Cpu implements CpuApi {
 
   fetch8(): number {
     const eip = this.eip;
-    if (eip > this.segHi[SReg.CS]!) this.gp(0);
-    const lin = (this.segBase[SReg.CS]! + eip) | 0;
+    if (eip > this.csLimit) this.gp(0);
+    const lin = (this.csBase + eip) | 0;
     this.eip = eip + 1;
     if (lin >>> 12 === this.fetchPage) return this.mem.u8[this.fetchBase | (lin & OFFSET_MASK)]!;
     return this.fetchSlow(lin);
@@ -941,8 +960,8 @@ export class Cpu implements CpuApi {
   }
   fetch32(): number {
     const eip = this.eip;
-    const lin = (this.segBase[SReg.CS]! + eip) | 0;
-    if (lin >>> 12 === this.fetchPage && (lin & OFFSET_MASK) <= 0xffc && eip + 3 <= this.segHi[SReg.CS]!) {
+    const lin = (this.csBase + eip) | 0;
+    if (lin >>> 12 === this.fetchPage && (lin & OFFSET_MASK) <= 0xffc && eip + 3 <= this.csLimit) {
       this.eip = eip + 4;
       return this.mem.view.getInt32(this.fetchBase | (lin & OFFSET_MASK), true);
     }
@@ -973,12 +992,26 @@ export class Cpu implements CpuApi {
 
   // =============================================================== events
 
-  /** Deliver an event as VM-entry injection would (SDM 26.6.1.1). */
+  /**
+   * Deliver an event as VM-entry injection would (SDM 26.6.1.1). A fault while delivering is
+   * handled here with the double-fault rules; a VM exit during delivery (EPT violation, exception
+   * bitmap, triple fault) throws VmExitSignal with cpu.exit filled, IDT-vectoring info included.
+   */
   deliverEvent(vector: number, type: number, errorCode: number, hasErrorCode: boolean, instrLen: number): void {
     this.sync();
     const soft = type === EventType.softwareInterrupt || type === EventType.softwareException || type === EventType.privilegedSoftwareException;
     if (this.activity === 1) this.activity = 0;
-    this.deliver(vector, type, errorCode, hasErrorCode, soft ? (this.eip + instrLen) >>> 0 : this.eip);
+    try {
+      this.deliver(vector, type, errorCode, hasErrorCode, soft ? (this.eip + instrLen) >>> 0 : this.eip);
+    } catch (e) {
+      if (e !== FaultSignal.instance) {
+        this.delivering = 0;
+        throw e; // VmExitSignal: the caller (VM entry) unwinds
+      }
+      // a fault while delivering: the double-fault rules apply against an injected exception
+      const r = this.handleFault(type === EventType.hardwareException ? vector : -1);
+      if (r === StopReason.vmExit) throw VmExitSignal.instance;
+    }
   }
 
   /**
@@ -1117,12 +1150,22 @@ export class Cpu implements CpuApi {
    * Deliver the exception recorded in faultVector (EIP at the faulting instruction), applying the
    * double- and triple-fault rules (SDM 6.15 interrupt 8). Returns a StopReason or -1 to go on.
    */
-  handleFault(): number {
+  handleFault(prevVector = -1): number {
     let vector = this.faultVector;
     let code = this.faultCode;
     let hasCode = this.faultHasCode;
-    let first = -1;
+    let prev = prevVector;
     for (;;) {
+      if (prev >= 0) {
+        if (prev === Vector.DF) return this.tripleFault();
+        const c1 = faultClass(prev);
+        const c2 = faultClass(vector);
+        if ((c1 === 1 && c2 === 1) || (c1 === 2 && c2 !== 0)) {
+          vector = Vector.DF;
+          code = 0;
+          hasCode = true;
+        }
+      }
       try {
         if (this.nonRoot !== null) this.nonRoot.exception(vector, code, hasCode);
         if (vector === Vector.PF) this.cr2 = this.pfLinear;
@@ -1133,20 +1176,10 @@ export class Cpu implements CpuApi {
         this.delivering = 0;
         if (e === VmExitSignal.instance) return StopReason.vmExit;
         if (e !== FaultSignal.instance) throw e;
-        const second = this.faultVector;
-        if (vector === Vector.DF) return this.tripleFault();
-        const c1 = first >= 0 ? first : faultClass(vector);
-        const c2 = faultClass(second);
-        if ((c1 === 1 && c2 === 1) || (c1 === 2 && c2 !== 0)) {
-          vector = Vector.DF;
-          code = 0;
-          hasCode = true;
-        } else {
-          vector = second;
-          code = this.faultCode;
-          hasCode = this.faultHasCode;
-        }
-        first = faultClass(vector);
+        prev = vector;
+        vector = this.faultVector;
+        code = this.faultCode;
+        hasCode = this.faultHasCode;
       }
     }
   }
@@ -1165,6 +1198,58 @@ export class Cpu implements CpuApi {
     return StopReason.shutdown;
   }
 
+  // =============================================================== debug registers
+
+  /** Recompute which DR0-DR3 breakpoints are armed (SDM 17.2.4); data ones bypass the TLB. */
+  updateDebug(): void {
+    const d7 = this.dr[7]!;
+    let exec = false;
+    let data = false;
+    for (let i = 0; i < 4; i++) {
+      if (((d7 >> (i * 2)) & 3) === 0) continue;
+      const rw = (d7 >>> (16 + i * 4)) & 3;
+      if (rw === 0) exec = true;
+      else if (rw !== 2) data = true;
+    }
+    this.dbExec = exec;
+    if (data !== this.dbData) {
+      this.dbData = data;
+      this.flushTlb();
+    }
+  }
+
+  /** Instruction breakpoints: a fault before the instruction unless EFLAGS.RF is set. */
+  checkExecBreakpoints(): void {
+    if (this.flags & Eflags.RF) {
+      this.flags &= ~Eflags.RF;
+      return;
+    }
+    const lin = (this.segBase[SReg.CS]! + this.eip) | 0;
+    const d7 = this.dr[7]!;
+    let hits = 0;
+    for (let i = 0; i < 4; i++) {
+      if (((d7 >> (i * 2)) & 3) !== 0 && ((d7 >>> (16 + i * 4)) & 3) === 0 && this.dr[i] === lin) hits |= 1 << i;
+    }
+    if (hits !== 0) {
+      this.dr[6] = (this.dr[6]! & ~0xf) | hits;
+      this.fault(Vector.DB, 0, false);
+    }
+  }
+
+  /** Data breakpoints: record hits of this access (reported as a trap after the instruction). */
+  checkWatch(lin: number, size: number, write: boolean): void {
+    const d7 = this.dr[7]!;
+    for (let i = 0; i < 4; i++) {
+      if (((d7 >> (i * 2)) & 3) === 0) continue;
+      const rw = (d7 >>> (16 + i * 4)) & 3;
+      if (rw === 0 || rw === 2 || (rw === 1 && !write)) continue;
+      const len = [1, 2, 8, 4][(d7 >>> (18 + i * 4)) & 3]!;
+      const start = (this.dr[i]! & ~(len - 1)) >>> 0;
+      const a = lin >>> 0;
+      if (a <= start + len - 1 && a + size - 1 >= start) this.dbHits |= 1 << i;
+    }
+  }
+
   // =============================================================== run loop
 
   run(budget: number): StopReason {
@@ -1179,16 +1264,29 @@ export class Cpu implements CpuApi {
             this.eventCheck = false;
             if (this.nonRoot !== null) this.nonRoot.eventWindow();
           }
+          this.instrStart = this.eip;
+          this.instrEsp = this.regs[Reg.ESP]!;
+          if (this.dbExec) this.checkExecBreakpoints();
+          const tf = this.flags & Eflags.TF;
+          step(this);
           if (this.interruptibility !== 0) {
+            // the STI / MOV SS shadow covers exactly the instruction after the one that set it
             if (this.shadowNew) this.shadowNew = false;
             else {
               this.interruptibility = 0;
               this.eventCheck = true;
             }
           }
-          this.instrStart = this.eip;
-          this.instrEsp = this.regs[Reg.ESP]!;
-          step(this);
+          if ((tf !== 0 && (this.flags & Eflags.TF) !== 0) || this.dbHits !== 0) {
+            // single-step and data-breakpoint traps after the instruction (SDM 17.3.1)
+            this.dr[6] = (this.dr[6]! & ~0xf) | this.dbHits | (tf !== 0 ? DR6_BS : 0);
+            this.dbHits = 0;
+            this.faultVector = Vector.DB;
+            this.faultCode = 0;
+            this.faultHasCode = false;
+            const r = this.handleFault();
+            if (r >= 0) return r as StopReason;
+          }
           if (this.stopReason >= 0) {
             const r = this.stopReason;
             this.stopReason = -1;
@@ -1208,6 +1306,8 @@ export class Cpu implements CpuApi {
         if (e === VmExitSignal.instance) {
           this.eip = this.instrStart;
           this.regs[Reg.ESP] = this.instrEsp;
+          this.delivering = 0;
+          this.rep = 0;
           return StopReason.vmExit;
         }
         throw e;
@@ -1215,9 +1315,9 @@ export class Cpu implements CpuApi {
     }
   }
 
-  /** Bump the retired-instruction count (called once per instruction / REP iteration). */
-  retire(): void {
-    this.instructionCount++;
+  /** Make run() return `reason` after the current instruction (e.g. a debug-exit port write). */
+  requestStop(reason: StopReason): void {
+    this.stopReason = reason;
   }
 
   emulate(ops: EmulatorOps): boolean {
@@ -1300,5 +1400,10 @@ export class Cpu implements CpuApi {
   }
 }
 
+/** segRights bits of a flat readable / writable segment. */
+const FLAT_READ = 0x10;
+const FLAT_WRITE = 0x20;
+/** DR6.BS: the debug exception was a single step. */
+const DR6_BS = 0x4000;
 const OUTER_NULL_SEGS = [SReg.ES, SReg.DS, SReg.FS, SReg.GS] as const;
 const VM86_NULL_SEGS = [SReg.ES, SReg.DS, SReg.FS, SReg.GS] as const;

@@ -14,12 +14,14 @@ import {
   EPT_ENTRIES,
   EPT_ENTRY_SIZE,
   EPT_MISCONFIG_WX_VALUE,
+  GPA_LIMIT,
   makeEptp,
   PAGE_2M,
   PAGE_4K,
 } from './ept-format.js';
 
-const TWO_POW_32 = 0x1_0000_0000;
+/** Host-physical addresses are 32 bits on this machine (IA32_VMX_BASIC bit 48). */
+const HPA_LIMIT = 0x1_0000_0000;
 const INDEX_MASK = 0x1ff;
 const NONLEAF_PERMS = EptEntry.READ | EptEntry.WRITE | EptEntry.EXEC;
 
@@ -73,7 +75,7 @@ export class EptBuilder {
   /** Map the 4 KiB guest page at `gpa` to the host frame `hpa` with R/W/X `permissions`. */
   map4k(gpa: number, hpa: number, permissions: number, memoryType: EptMemoryType = EptMemoryType.WB): void {
     assertAligned(gpa, PAGE_4K, 'GPA');
-    assertAligned(hpa, PAGE_4K, 'HPA');
+    assertAligned(hpa, PAGE_4K, 'HPA', HPA_LIMIT);
     const pt = this.tableFor(gpa, 1);
     this.writeEntry(pt + indexAt(gpa, 12) * EPT_ENTRY_SIZE, hpa | leafBits(permissions, memoryType));
   }
@@ -81,7 +83,7 @@ export class EptBuilder {
   /** Map the 2 MiB guest page at `gpa` to the 2 MiB host region at `hpa`. */
   map2m(gpa: number, hpa: number, permissions: number, memoryType: EptMemoryType = EptMemoryType.WB): void {
     assertAligned(gpa, PAGE_2M, 'GPA');
-    assertAligned(hpa, PAGE_2M, 'HPA');
+    assertAligned(hpa, PAGE_2M, 'HPA', HPA_LIMIT);
     const pd = this.tableFor(gpa, 2);
     const entryHpa = pd + indexAt(gpa, 21) * EPT_ENTRY_SIZE;
     this.dropSubtree(entryHpa);
@@ -232,8 +234,8 @@ function leafBits(permissions: number, memoryType: EptMemoryType): number {
   return (permissions & EptEntry.PERM_MASK) | (memoryType << EptEntry.MEMORY_TYPE_SHIFT);
 }
 
-function assertAligned(addr: number, size: number, what: string): void {
-  if (!(addr >= 0 && addr % size === 0 && addr < TWO_POW_32 * 0x1_0000)) throw new Error(`bug: ${what} 0x${addr.toString(16)} not ${size}-aligned`);
+function assertAligned(addr: number, size: number, what: string, limit = GPA_LIMIT): void {
+  if (!(addr >= 0 && addr % size === 0 && addr < limit)) throw new Error(`bug: ${what} 0x${addr.toString(16)} not ${size}-aligned or out of range`);
 }
 
 function testBit(bitmap: Uint8Array, i: number): boolean {

@@ -57,6 +57,22 @@ export type EptWalkResult =
 
 const TWO_POW_32 = 0x1_0000_0000;
 const INDEX_MASK = 0x1ff;
+/** Host-physical addresses of the entries a walk used, indexed by level (walks do not nest). */
+const usedEntries = new Float64Array(5);
+
+/** Index into the table at `level` (4 = PML4 … 1 = PT): GPA bits 47:39, 38:30, 29:21, 20:12. */
+function tableIndex(gpaHi: number, gpaLo: number, level: number): number {
+  switch (level) {
+    case 4:
+      return (gpaHi >>> 7) & INDEX_MASK;
+    case 3:
+      return (((gpaHi & 0x7f) << 2) | (gpaLo >>> 30)) & INDEX_MASK;
+    case 2:
+      return (gpaLo >>> 21) & INDEX_MASK;
+    default:
+      return (gpaLo >>> 12) & INDEX_MASK;
+  }
+}
 
 /** Why an entry that is present (R|W|X ≠ 0) is misconfigured at `level`, or null (SDM 29.3.3.1). */
 function misconfiguration(lo: number, hi: number, level: number): (EptWalkResult & { kind: 'misconfig' })['why'] | null {
@@ -83,16 +99,13 @@ export function eptWalk(mem: HostMemory, eptp: number, gpa: number, access: numb
   if (!(gpa >= 0 && gpa < GPA_LIMIT)) throw new Error(`bug: GPA ${gpa} outside the 48-bit guest-physical space`);
   const gpaHi = Math.floor(gpa / TWO_POW_32);
   const gpaLo = gpa >>> 0;
-  // Table indices per level: GPA bits 47:39, 38:30, 29:21, 20:12.
-  const index = [0, (gpaLo >>> 12) & INDEX_MASK, (gpaLo >>> 21) & INDEX_MASK, (((gpaHi & 0x7f) << 2) | (gpaLo >>> 30)) & INDEX_MASK, (gpaHi >>> 7) & INDEX_MASK];
   const ad = eptpAdEnabled(eptp);
-  const used: number[] = [];
   let table = eptpRoot(eptp);
   let granted = EptEntry.PERM_MASK;
   if (stats) stats.walks++;
 
   for (let level = 4; level >= 1; level--) {
-    const entryHpa = table + (index[level] ?? 0) * EPT_ENTRY_SIZE;
+    const entryHpa = table + tableIndex(gpaHi, gpaLo, level) * EPT_ENTRY_SIZE;
     if (entryHpa + EPT_ENTRY_SIZE > mem.size) throw new Error(`bug: EPT table entry at HPA 0x${entryHpa.toString(16)} outside host memory`);
     const lo = mem.read32(entryHpa);
     const hi = mem.read32(entryHpa + 4);
@@ -108,7 +121,7 @@ export function eptWalk(mem: HostMemory, eptp: number, gpa: number, access: numb
       return { kind: 'misconfig', level, why };
     }
     granted &= perms;
-    used.push(entryHpa);
+    usedEntries[level] = entryHpa;
     const leafSize = level === 1 ? PAGE_4K : (lo & EptEntry.LARGE_PAGE) === 0 ? 0 : level === 2 ? PAGE_2M : level === 3 ? PAGE_1G : 0;
     if (leafSize === 0) {
       table = (lo & EptEntry.ADDRESS_MASK_LOW) >>> 0;
@@ -119,7 +132,8 @@ export function eptWalk(mem: HostMemory, eptp: number, gpa: number, access: numb
       return { kind: 'violation', access, granted, level };
     }
     if (ad) {
-      for (const e of used) {
+      for (let l = 4; l >= level; l--) {
+        const e = usedEntries[l]!;
         const v = mem.read32(e);
         if ((v & EptEntry.ACCESSED) === 0) mem.write32(e, v | EptEntry.ACCESSED);
       }

@@ -5,11 +5,11 @@
  * ioeventfds, coalesced zones, EPT faults on RAM), otherwise by filling kvm_run and returning.
  */
 import { Cpu } from '../cpu/index.js';
-import { EmulationAbort, MMIO, type AccessKind, type EmulatorOps } from '../cpu/interfaces.js';
-import { Reg, SReg } from '../cpu/cpu.js';
-import { PAGE_SIZE } from '../hw/host-memory.js';
+import { EmulationAbort, type AccessKind, type EmulatorOps } from '../cpu/interfaces.js';
+import { Reg } from '../cpu/cpu.js';
 import { Vmx } from '../vmx/vmx.js';
 import { VmcsField as F } from '../vmx/vmcs-fields.js';
+import { adjustControls, ENTRY_CAPS, EXIT_CAPS, PIN_CAPS, PROC2_CAPS, PROC_CAPS, type ControlCaps } from '../vmx/capabilities.js';
 import { cpuidLookup, supportedCpuid, type CpuidEntry } from './cpuid.js';
 import { createKvmRun, KVM_EXIT, KVM_EXIT_IO, KVM_INTERNAL_ERROR, type KvmRun } from './kvm-run.js';
 import { ExitReasonCounts, VCPU_STAT_NAMES, zeroStats, type StatTable, type VcpuStatName } from './stats.js';
@@ -22,6 +22,7 @@ import {
   INTR_INFO,
   PIN_BASED,
   SECONDARY_EXEC,
+  VM_EXIT_CTL,
   VMX_EXIT_REASONS_FAILED_VMENTRY,
   X86_CR0,
   X86_CR4,
@@ -91,8 +92,17 @@ type SegName = keyof typeof SEG_FIELDS;
 const CR0_HOST_OWNED = X86_CR0.NE;
 const CR4_HOST_OWNED = X86_CR4.VMXE;
 
-/** Instructions per run slice before the vCPU returns to the host event loop (~1 ms of guest time). */
+/** Instructions per run slice before the vCPU returns to the host event loop. */
 export const DEFAULT_SLICE = 200_000;
+/** Wall time per slice: a vCPU that exits often must still return to the event loop (the host tick). */
+export const SLICE_MS = 1;
+
+/** A control value within the processor's capabilities; missing required bits are a bug. */
+function adjust(required: number, optional: number, caps: ControlCaps, what: string): number {
+  const v = adjustControls(required, optional, caps);
+  if (v === undefined) throw new Error(`assertion failed: the processor lacks required ${what} controls`);
+  return v;
+}
 
 /** A userspace I/O whose completion is pending until the next run() (complete_userspace_io). */
 type PendingCompletion =
@@ -108,12 +118,15 @@ export class Vcpu {
   readonly stats: StatTable<VcpuStatName> = zeroStats(VCPU_STAT_NAMES);
   readonly exitCounts = new ExitReasonCounts();
   cpuid: CpuidEntry[] = supportedCpuid();
-  /** Instructions per slice; the VMM lowers it to stop exactly at a virtual-clock deadline. */
-  slice = DEFAULT_SLICE;
+  /** Instructions to run before the next slice end; the VMM stops exactly at virtual-clock deadlines. */
+  budget: () => number = () => DEFAULT_SLICE;
   private launched = false;
+  /** The current slice: ends at this instruction count or this wall time, whichever comes first. */
+  private sliceEndAt = 0;
+  private sliceEndMs = 0;
   private pending: PendingCompletion = { kind: 'none' };
   /** Data userspace supplied for an aborted emulation (MMIO read or string IN). */
-  private emulationData: { mmio?: number; pio?: number[] } = {};
+  private emulationData: { mmio: number | undefined; pio: number[] | undefined } = { mmio: undefined, pio: undefined };
   /** Further MMIO writes of one emulated instruction, reported one exit each. */
   private readonly queuedMmioWrites: Array<{ addr: number; len: number; value: number }> = [];
   private primaryControls = 0;
@@ -122,9 +135,8 @@ export class Vcpu {
     this.cpu = new Cpu(vm.hostMem);
     this.cpu.readTsc = () => vm.clock.tsc(this.cpu.instructionCount);
     this.vmx = new Vmx(vm.hostMem, this.cpu);
-    const vmxon = vm.hostMem.allocFrame();
-    const vmcs = vm.hostMem.allocFrame();
-    this.vmx.vmxon(vmxon);
+    const vmcs = Vmx.createVmcs();
+    this.vmx.vmxon();
     this.vmx.vmclear(vmcs);
     this.vmx.vmptrld(vmcs);
     this.setupControls();
@@ -140,19 +152,20 @@ export class Vcpu {
   /** vmx_vcpu_setup: execution controls, host state and a reset guest state. */
   private setupControls(): void {
     const tdp = this.vm.mmu.kind === 'ept';
-    this.w(F.PIN_BASED_VM_EXEC_CONTROL, PIN_BASED.EXT_INTR_MASK | PIN_BASED.NMI_EXITING | PIN_BASED.VMX_PREEMPTION_TIMER);
-    this.primaryControls =
-      CPU_BASED.HLT_EXITING | CPU_BASED.UNCOND_IO_EXITING | CPU_BASED.MOV_DR_EXITING | CPU_BASED.USE_MSR_BITMAPS | CPU_BASED.ACTIVATE_SECONDARY_CONTROLS;
-    if (!tdp) this.primaryControls |= CPU_BASED.INVLPG_EXITING | CPU_BASED.CR3_LOAD_EXITING | CPU_BASED.CR3_STORE_EXITING;
+    // adjust_vmx_controls: what we need, forced to the capability MSRs' must-be-1 bits.
+    const pin = adjust(PIN_BASED.EXT_INTR_MASK | PIN_BASED.NMI_EXITING | PIN_BASED.VMX_PREEMPTION_TIMER, 0, PIN_CAPS, 'pin-based');
+    let proc = CPU_BASED.HLT_EXITING | CPU_BASED.UNCOND_IO_EXITING | CPU_BASED.USE_MSR_BITMAPS | CPU_BASED.ACTIVATE_SECONDARY_CONTROLS;
+    if (!tdp) proc |= CPU_BASED.INVLPG_EXITING | CPU_BASED.CR3_LOAD_EXITING | CPU_BASED.CR3_STORE_EXITING;
+    this.primaryControls = adjust(proc, 0, PROC_CAPS, 'primary processor-based');
+    this.w(F.PIN_BASED_VM_EXEC_CONTROL, pin);
     this.w(F.CPU_BASED_VM_EXEC_CONTROL, this.primaryControls);
-    this.w(F.SECONDARY_VM_EXEC_CONTROL, tdp ? SECONDARY_EXEC.ENABLE_EPT | SECONDARY_EXEC.UNRESTRICTED_GUEST : 0);
-    // An all-zero MSR bitmap: the MSRs the processor implements are passed through; others #GP.
+    this.w(F.SECONDARY_VM_EXEC_CONTROL, adjust(tdp ? SECONDARY_EXEC.ENABLE_EPT | SECONDARY_EXEC.UNRESTRICTED_GUEST : 0, 0, PROC2_CAPS, 'secondary'));
     this.w(F.MSR_BITMAP, this.vm.msrBitmap);
     this.w(F.EXCEPTION_BITMAP, this.vm.mmu.exceptionBitmap);
     this.w(F.CR0_GUEST_HOST_MASK, CR0_HOST_OWNED | this.vm.mmu.cr0HostOwned);
     this.w(F.CR4_GUEST_HOST_MASK, CR4_HOST_OWNED | this.vm.mmu.cr4HostOwned);
-    this.w(F.VM_EXIT_CONTROLS, 0);
-    this.w(F.VM_ENTRY_CONTROLS, 0);
+    this.w(F.VM_EXIT_CONTROLS, adjust(VM_EXIT_CTL.ACK_INTR_ON_EXIT, 0, EXIT_CAPS, 'VM-exit'));
+    this.w(F.VM_ENTRY_CONTROLS, adjust(0, 0, ENTRY_CAPS, 'VM-entry'));
     if (tdp) this.w(F.EPT_POINTER, this.vm.mmu.eptp());
     // Host state: the values of our (simulated) host kernel; checked by VM entry.
     this.w(F.HOST_CR0, 0x8000_0031); // PG | NE | ET | PE
@@ -164,8 +177,8 @@ export class Vcpu {
     this.w(F.HOST_TR_SELECTOR, 0x18);
     this.w(F.HOST_RIP, 0xc000_1000);
     this.w(F.HOST_RSP, 0xc000_8000);
-    this.w(F.VMCS_LINK_POINTER, 0xffff_ffff);
-    this.w(F.VMCS_LINK_POINTER + 1, 0xffff_ffff);
+    this.vmx.vmwrite(F.VMCS_LINK_POINTER, 0xffff_ffff);
+    this.vmx.vmwrite(F.VMCS_LINK_POINTER + 1, 0xffff_ffff);
     this.resetGuestState();
   }
 
@@ -338,17 +351,27 @@ export class Vcpu {
     const early = this.completeUserspaceIo();
     if (early) return early;
     if (this.run.immediateExit) return this.exitToUser(KVM_EXIT.INTR, -1);
+    this.startSlice();
     for (;;) {
+      if (this.cpu.instructionCount >= this.sliceEndAt || performance.now() >= this.sliceEndMs) {
+        // The host's tick: let the event loop run (device messages, irqs), then continue.
+        this.stats.signal_exits++;
+        await this.vm.yieldToHost();
+        this.startSlice();
+        if (this.run.immediateExit) return this.exitToUser(KVM_EXIT.INTR, -1);
+      }
       this.injectPendingIrq();
       if (this.r(F.GUEST_ACTIVITY_STATE) === GUEST_ACTIVITY.HLT) {
         const blocked = await this.block();
         if (blocked) return blocked;
+        this.startSlice();
         continue;
       }
-      this.w(F.VMX_PREEMPTION_TIMER_VALUE, this.slice);
+      this.w(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, Math.min(this.sliceEndAt - this.cpu.instructionCount, this.budget())));
       const result = this.launched ? this.vmx.vmresume() : this.vmx.vmlaunch();
-      if (result.kind === 'fail') {
-        this.run.failEntry.hardwareEntryFailureReason = result.error;
+      if (result.kind !== 'exit') {
+        // VMfailValid carries the VM-instruction error; VMfailInvalid (no current VMCS) has none.
+        this.run.failEntry.hardwareEntryFailureReason = result.kind === 'fail' ? result.error : 0;
         return this.exitToUser(KVM_EXIT.FAIL_ENTRY, -1);
       }
       this.launched = true;
@@ -359,15 +382,22 @@ export class Vcpu {
         this.run.failEntry.hardwareEntryFailureReason = reason;
         return this.exitToUser(KVM_EXIT.FAIL_ENTRY, -1);
       }
+      if (process.env['TSKVM_TRACE_EXITS']) process.stderr.write(`exit ${reason} at ${this.r(F.GUEST_RIP).toString(16)} intr=${this.r(F.GUEST_INTERRUPTIBILITY_INFO)} if=${(this.r(F.GUEST_RFLAGS) >> 9) & 1}\n`);
       const out = this.handleExit(reason);
       if (out === 'yield') {
         await this.vm.yieldToHost();
+        this.startSlice();
         if (this.run.immediateExit) return this.exitToUser(KVM_EXIT.INTR, -1);
         continue;
       }
       if (out) return out;
       this.exitCounts.inKernel[reason & 0xff]!++;
     }
+  }
+
+  private startSlice(): void {
+    this.sliceEndAt = this.cpu.instructionCount + DEFAULT_SLICE;
+    this.sliceEndMs = performance.now() + SLICE_MS;
   }
 
   /** kvm_check_and_inject_events for the external-interrupt case (PIC in the kernel). */
@@ -379,6 +409,7 @@ export class Vcpu {
     const shadow = this.r(F.GUEST_INTERRUPTIBILITY_INFO) & (GUEST_INTR_STATE.STI | GUEST_INTR_STATE.MOV_SS);
     if (flags & X86_EFLAGS.IF && !shadow) {
       const vector = pic.acknowledge();
+      if (process.env["TSKVM_TRACE_IRQ"]) process.stderr.write(`inject ${vector} at ${this.r(F.GUEST_RIP).toString(16)} intr=${this.r(F.GUEST_INTERRUPTIBILITY_INFO)}\n`);
       this.w(F.VM_ENTRY_INTR_INFO_FIELD, INTR_INFO.VALID | INTR_INFO.TYPE_EXT_INTR | vector);
       this.stats.irq_injections++;
       if (this.r(F.GUEST_ACTIVITY_STATE) === GUEST_ACTIVITY.HLT) this.w(F.GUEST_ACTIVITY_STATE, GUEST_ACTIVITY.ACTIVE);
@@ -402,12 +433,12 @@ export class Vcpu {
     if (!(flags & X86_EFLAGS.IF)) {
       // Halted with interrupts off: only an NMI or reset could wake it. Tell userspace (as a
       // userspace-irqchip KVM would with KVM_EXIT_HLT) so the VMM can end the machine.
-      return this.exitToUser(KVM_EXIT.HLT, EXIT_REASON.HLT);
+      return this.exitToUser(KVM_EXIT.HLT, -1); // the HLT exit itself was counted in the kernel
     }
     while (!this.vm.pic.hasInterrupt()) {
       const woke = await this.vm.waitForInterrupt();
       if (this.run.immediateExit) return this.exitToUser(KVM_EXIT.INTR, -1);
-      if (!woke) return this.exitToUser(KVM_EXIT.HLT, EXIT_REASON.HLT); // nothing will ever come
+      if (!woke) return this.exitToUser(KVM_EXIT.HLT, -1); // nothing will ever come
     }
     this.stats.halt_wakeup++;
     this.w(F.GUEST_ACTIVITY_STATE, GUEST_ACTIVITY.ACTIVE);
@@ -447,9 +478,6 @@ export class Vcpu {
       }
       case EXIT_REASON.TRIPLE_FAULT:
         return this.exitToUser(KVM_EXIT.SHUTDOWN, reason);
-      case EXIT_REASON.DR_ACCESS:
-        // No guest debugging support yet: MOV DR acts as a no-op read of zero / ignored write.
-        return this.handleMovDr();
       case EXIT_REASON.VMCALL:
       case EXIT_REASON.VMCLEAR:
       case EXIT_REASON.VMLAUNCH:
@@ -493,19 +521,6 @@ export class Vcpu {
     g[Reg.EBX] = e.ebx;
     g[Reg.ECX] = e.ecx;
     g[Reg.EDX] = e.edx;
-    this.skipInstruction(this.r(F.VM_EXIT_INSTRUCTION_LEN));
-    return undefined;
-  }
-
-  private handleMovDr(): undefined {
-    const q = this.r(F.EXIT_QUALIFICATION);
-    const toReg = (q >> 4) & 1;
-    const gpr = (q >> 8) & 0xf;
-    const dr = q & 7;
-    if (toReg) {
-      this.cpu.regs[gpr] = dr === 6 ? 0xffff0ff0 : dr === 7 ? 0x400 : 0;
-      if (gpr === Reg.ESP) this.w(F.GUEST_RSP, this.cpu.regs[gpr]! >>> 0);
-    }
     this.skipInstruction(this.r(F.VM_EXIT_INSTRUCTION_LEN));
     return undefined;
   }
@@ -571,7 +586,7 @@ export class Vcpu {
    */
   emulate(): KvmRun | undefined {
     this.stats.insn_emulation++;
-    this.vmx.loadGuestState();
+    this.vmx.syncCpuFromVmcs();
     let userExit: KvmRun | undefined;
     const vm = this.vm;
     const ops: EmulatorOps = {
@@ -638,7 +653,7 @@ export class Vcpu {
     };
     const completed = this.cpu.emulate(ops);
     if (completed) {
-      this.vmx.saveGuestState();
+      this.vmx.syncVmcsFromCpu();
       if (userExit) this.pending = { kind: 'none' };
       return userExit;
     }
@@ -651,4 +666,3 @@ export class Vcpu {
   }
 }
 
-export { PAGE_SIZE, MMIO, SReg };

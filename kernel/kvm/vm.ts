@@ -115,9 +115,13 @@ export class Vm {
     this.wakers.push(fn);
   }
 
+  /** VMM hook run between slices (the virtual clock lets due device timers fire here). */
+  sliceEnd: () => Promise<void> = () => Promise.resolve();
+
   /** Return to the host event loop between slices (the external-interrupt exit's reschedule). */
-  yieldToHost(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve));
+  async yieldToHost(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.sliceEnd();
   }
 
   /** KVM_IOEVENTFD (assign). */

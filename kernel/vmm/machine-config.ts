@@ -25,7 +25,7 @@ export interface MachineConfig {
 export function buildMachineConfig(o: RunOptions): MachineConfig {
   const devices: DeviceSpec[] = [
     { type: 'serial', base: PC_DEVICES.com1.base, irq: PC_DEVICES.com1.irq, backend: o.serial },
-    { type: 'cmos', irq: PC_DEVICES.cmos.irq },
+    { type: 'cmos', irq: PC_DEVICES.cmos.irq, ramSize: o.memSize },
     { type: 'i8042' },
     { type: 'port80' },
   ];

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { RunOptions } from '../../cli/run-options.js';
-import { debugExitStatus, EXIT_STATUS } from '../../cli/exit-status.js';
+import { EXIT_STATUS } from '../../cli/exit-status.js';
 import { Kvm } from '../kvm/kvm.js';
 import { KVM_EXIT, KVM_EXIT_IO, KVM_EXIT_NAMES } from '../kvm/kvm-run.js';
-import type { Vcpu } from '../kvm/vcpu.js';
+import { DEFAULT_SLICE, type Vcpu } from '../kvm/vcpu.js';
 import { VmcsField as F } from '../vmx/vmcs-fields.js';
 import { applyStartState } from './boot-state.js';
 import { DeviceLink } from './device-link.js';
@@ -64,7 +64,7 @@ export async function runVm(o: RunOptions): Promise<number> {
     ram,
     onIrq: (line, level) => vm.irqLine(line, level),
     onEvent: (e) => {
-      if (e.kind === 'exit') requestStop({ status: debugExitStatus(e.code ?? 0) });
+      if (e.kind === 'exit') requestStop({ status: (e.code ?? 1) & 0xff }); // the device computed (v << 1) | 1
       else if (e.kind === 'reset') requestStop({ status: EXIT_STATUS.reset, message: 'guest requested a reset' });
       else requestStop({ status: EXIT_STATUS.hostFailure, message: `device model error: ${e.message ?? 'unknown'}` });
     },
@@ -81,6 +81,11 @@ export async function runVm(o: RunOptions): Promise<number> {
     }
     for (const z of claimed.coalesced) vm.registerCoalescedZone(z.base, z.size, z.space === 'pio');
     vm.haltPolicy = link.haltPolicy(vm, vcpu);
+    if (o.clock === 'virtual') {
+      link.useVirtualClock(() => vm.clock.nowNs(vcpu.cpu.instructionCount));
+      vcpu.budget = () => link.budgetUntilDeadline(vm, vcpu, DEFAULT_SLICE);
+      vm.sliceEnd = () => link.atSliceEnd(vm, vcpu);
+    }
 
     while (!stop) {
       const run = await vcpu.runOnce();

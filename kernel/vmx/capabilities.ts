@@ -95,8 +95,12 @@ export const ENTRY_CAPS: ControlCaps = {
 
 /** IA32_VMX_MISC (SDM A.6). */
 export const VmxMisc = {
-  /** The preemption timer counts down once every 2^5 TSC ticks (bits 4:0). */
-  PREEMPTION_TIMER_RATE: 5,
+  /**
+   * The preemption timer counts down once every 2^rate TSC ticks (bits 4:0). Rate 0: with the
+   * virtual clock (TSC = instructions retired) the timer expires at an exact instruction count,
+   * which deterministic device timers need.
+   */
+  PREEMPTION_TIMER_RATE: 0,
   /** Activity states supported besides active (bits 8:6): HLT (bit 6) and shutdown (bit 7). */
   ACTIVITY_HLT: 1 << 6,
   ACTIVITY_SHUTDOWN: 1 << 7,

@@ -43,6 +43,11 @@ export class FakeClock implements Clock {
     return true;
   }
 
+  /** Deadline of the earliest armed timer, if any. */
+  nextDeadline(): number | undefined {
+    return this.earliest()?.deadline;
+  }
+
   /** Number of armed timers, for tests that check a device cancels what it no longer needs. */
   armedCount(): number {
     return this.timers.size;

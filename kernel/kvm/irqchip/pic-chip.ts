@@ -1,4 +1,4 @@
-import { PIC_COMMAND, PIC_ICW1, PIC_ICW4, PIC_NO_IRQ, PIC_OCW2, PIC_OCW3, PIC_CASCADE_IRQ } from './pic-regs.js';
+import { PIC_CASCADE_IRQ, PIC_COMMAND, PIC_ICW1, PIC_ICW2_VECTOR_MASK, PIC_ICW4, PIC_NO_IRQ, PIC_OCW2, PIC_OCW3 } from './pic-regs.js';
 
 /** Plain-data state of one 8259A, the counterpart of KVM's struct kvm_pic_state. */
 export interface PicChipState {
@@ -75,6 +75,20 @@ export class PicChip {
     }
     if (level) s.lines |= bit;
     else s.lines &= ~bit;
+  }
+
+  /**
+   * Master only: the slave's INT output. In edge mode a pending slave request latches IR2 (see
+   * Pic8259Pair.update); with LTIM the IR2 request follows the slave's level.
+   */
+  cascadeRequest(slaveInt: boolean): void {
+    const bit = 1 << PIC_CASCADE_IRQ;
+    if (this.s.ltim) {
+      if (slaveInt || (this.s.lines & bit) !== 0) this.s.irr |= bit;
+      else this.s.irr &= ~bit;
+    } else if (slaveInt) {
+      this.s.irr |= bit;
+    }
   }
 
   /** Priority rank (0 = highest) of the best bit in `mask`, or 8 for none. */
@@ -186,7 +200,7 @@ export class PicChip {
     const s = this.s;
     switch (s.initState) {
       case INIT.ICW2:
-        s.irqBase = value & 0xf8;
+        s.irqBase = value & PIC_ICW2_VECTOR_MASK;
         s.initState = s.single ? (s.init4 ? INIT.ICW4 : INIT.READY) : INIT.ICW3;
         break;
       case INIT.ICW3:

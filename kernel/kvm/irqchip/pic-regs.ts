@@ -26,6 +26,9 @@ export const PIC_ICW1 = {
   LTIM: 0x08, // level-triggered inputs
 } as const;
 
+/** ICW2: vector base; the low three bits are replaced by the IR level. */
+export const PIC_ICW2_VECTOR_MASK = 0xf8;
+
 /** ICW4 bits. */
 export const PIC_ICW4 = {
   UPM: 0x01, // 8086 mode

@@ -1,12 +1,10 @@
-import { PicChip, type PicChipState } from './pic-chip.js';
+import { PicChip, picChipPowerOn, type PicChipState } from './pic-chip.js';
 import { PIC_CASCADE_IRQ, PIC_ELCR_MASK, PIC_NO_IRQ, PIC_POLL_INT, PIC_PORT, PIC_SPURIOUS_IRQ } from './pic-regs.js';
 
 /** Plain-data snapshot of both chips (KVM_GET_IRQCHIP with KVM_IRQCHIP_PIC_MASTER/SLAVE). */
 export interface PicSnapshot {
   master: PicChipState;
   slave: PicChipState;
-  /** Level of the external IRQ2 line, ORed with the slave's INT into master IR2. */
-  irq2: boolean;
 }
 
 /** Counters for `--stats`. */
@@ -35,7 +33,6 @@ function assertIrq(irq: number): void {
 export class Pic8259Pair {
   private readonly master = new PicChip(true, PIC_ELCR_MASK.MASTER);
   private readonly slave = new PicChip(false, PIC_ELCR_MASK.SLAVE);
-  private irq2 = false;
   private output = false;
   readonly stats: PicStats = { acks: 0, spurious: 0, polls: 0 };
 
@@ -49,11 +46,13 @@ export class Pic8259Pair {
     return Pic8259Pair.PORTS.includes(port);
   }
 
-  /** KVM_IRQ_LINE for ISA IRQ 0-15: master pins 0-7, slave pins 8-15. */
+  /**
+   * KVM_IRQ_LINE for ISA IRQ 0-15: master pins 0-7, slave pins 8-15. IRQ 2 drives master IR2
+   * directly, alongside the cascade (as KVM's default routing does).
+   */
   setIrq(irq: number, level: boolean): void {
     assertIrq(irq);
-    if (irq === PIC_CASCADE_IRQ) this.irq2 = level;
-    else if (irq < 8) this.master.setLine(irq, level);
+    if (irq < 8) this.master.setLine(irq, level);
     else this.slave.setLine(irq - 8, level);
     this.update();
   }
@@ -173,17 +172,22 @@ export class Pic8259Pair {
     let v = 0;
     if (irq !== PIC_NO_IRQ) {
       chip.intack(irq);
-      if (isSlave) this.master.s.irr &= ~(1 << PIC_CASCADE_IRQ) | (this.master.s.lines & this.master.s.elcr);
+      if (isSlave) this.master.s.irr &= ~(1 << PIC_CASCADE_IRQ);
       v = PIC_POLL_INT | irq;
     }
     this.update();
     return v;
   }
 
-  /** The one place the cascade line and the INT output are recomputed. */
+  /**
+   * The one place the cascade request and the INT output are recomputed. The slave's INT drops
+   * during each INTA sequence and rises again while it still has a request, so every update with
+   * a pending slave request latches master IR2 anew (KVM's pic_update_irq pulses it the same
+   * way); this keeps cascaded auto-EOI and special-fully-nested deliveries from being lost.
+   */
   private update(): void {
     const slaveInt = this.slave.pending() !== PIC_NO_IRQ;
-    this.master.setLine(PIC_CASCADE_IRQ, slaveInt || this.irq2);
+    this.master.cascadeRequest(slaveInt);
     const out = this.master.pending() !== PIC_NO_IRQ;
     if (out !== this.output) {
       this.output = out;
@@ -193,22 +197,20 @@ export class Pic8259Pair {
 
   /** Plain-data copy of both chips. */
   snapshot(): PicSnapshot {
-    return structuredClone({ master: this.master.s, slave: this.slave.s, irq2: this.irq2 });
+    return structuredClone({ master: this.master.s, slave: this.slave.s });
   }
 
   /** Restore a snapshot (KVM_SET_IRQCHIP). */
   restore(snap: PicSnapshot): void {
     this.master.s = structuredClone(snap.master);
     this.slave.s = structuredClone(snap.slave);
-    this.irq2 = snap.irq2;
     this.update();
   }
 
   /** Power-on reset of both chips (ELCR included). */
   reset(): void {
-    this.master.s = new PicChip(true, 0).s;
-    this.slave.s = new PicChip(false, 0).s;
-    this.irq2 = false;
+    this.master.s = picChipPowerOn();
+    this.slave.s = picChipPowerOn();
     this.update();
   }
 }

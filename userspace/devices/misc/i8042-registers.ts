@@ -6,6 +6,11 @@
 /** Offsets: the controller answers at 0x60 (data) and 0x64 (status/command). */
 export const I8042_DATA_PORT = 0x60;
 export const I8042_COMMAND_PORT = 0x64;
+/** ISA IRQs: keyboard data on IRQ1, AUX (mouse) data on IRQ12. */
+export const I8042_IRQ = {
+  KBD: 1,
+  AUX: 12,
+} as const;
 
 /** Status register (read from 0x64). */
 export const I8042_STR = {
@@ -91,6 +96,7 @@ export const ATKBD_CMD = {
 export const PSMOUSE_CMD = {
   SETRES: 0xe8,
   GETINFO: 0xe9,
+  POLL: 0xeb, // send one movement packet now
   SETRATE: 0xf3,
   GETID: 0xf2,
   RESET_BAT: 0xff,
@@ -108,6 +114,8 @@ export const PS2_REPLY = {
   MOUSE_ID: 0x00,
   /** GETINFO: status (stream mode, disabled), resolution 4 counts/mm, rate 100. */
   MOUSE_INFO: [0x00, 0x02, 0x64],
+  /** A movement packet with no buttons and no motion (byte 0 bit 3 is always 1). */
+  MOUSE_IDLE_PACKET: [0x08, 0x00, 0x00],
 } as const;
 
 /** Bytes a PS/2 device buffers before dropping (QEMU PS2_QUEUE_SIZE). */

@@ -194,6 +194,9 @@ describe('i8042 keyboard and mouse', () => {
     send(200);
     send(0xf2);
     expect(t.drain()).toEqual([0xfa, 0xfa, 0xfa, 0x00]);
+    send(0xe9);
+    send(0xeb);
+    expect(t.drain()).toEqual([0xfa, 0x00, 0x02, 0x64, 0xfa, 0x08, 0x00, 0x00]);
     expect(t.kbdIrq.history).toEqual([]);
   });
 

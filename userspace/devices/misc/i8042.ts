@@ -305,6 +305,10 @@ export class I8042 {
         this.sendFromMouse(PS2_REPLY.ACK);
         for (const b of PS2_REPLY.MOUSE_INFO) this.sendFromMouse(b);
         return;
+      case PSMOUSE_CMD.POLL:
+        this.sendFromMouse(PS2_REPLY.ACK);
+        for (const b of PS2_REPLY.MOUSE_IDLE_PACKET) this.sendFromMouse(b);
+        return;
       case PSMOUSE_CMD.RESET_BAT:
         this.auxQueue.length = 0;
         this.sendFromMouse(PS2_REPLY.ACK);

@@ -1,9 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from './fake-clock.js';
-import { FakeIrqLine } from './fake-irq.js';
+import type { Clock, IrqLine } from '../../bus/device.js';
+import { FakeClock as BusFakeClock } from '../../bus/fake-clock.js';
 import { I8254, PIT_MIN_IRQ_INTERVAL_NS } from './i8254.js';
 import { PIT_FREQ_HZ } from './pit-time.js';
 import { Port61 } from './port61.js';
+
+/** The shared fake clock plus an absolute-time step, which these tests read more easily. */
+class FakeClock extends BusFakeClock {
+  advanceTo(ns: number): void {
+    this.step(ns - this.now());
+  }
+}
+
+/** An IRQ line that records the clock time of every level change. */
+class TimedIrqLine implements IrqLine {
+  level = false;
+  readonly changes: { ns: number; level: boolean }[] = [];
+  constructor(private readonly clock: Clock) {}
+  set(level: boolean): void {
+    this.level = level;
+    this.changes.push({ ns: this.clock.now(), level });
+  }
+  /** Clock times of the rising edges. */
+  rises(): number[] {
+    let prev = false;
+    const out: number[] = [];
+    for (const c of this.changes) {
+      if (c.level && !prev) out.push(c.ns);
+      prev = c.level;
+    }
+    return out;
+  }
+}
 
 /** Clock time (ns after the load) at which `k` input ticks have elapsed. */
 const at = (k: number): number => Math.ceil((k * 1e9) / PIT_FREQ_HZ);
@@ -12,7 +40,7 @@ const cw = (sc: number, rw: number, mode: number, bcd = 0): number => (sc << 6) 
 
 function setup(startNs = 0) {
   const clock = new FakeClock(startNs);
-  const irq = new FakeIrqLine(clock);
+  const irq = new TimedIrqLine(clock);
   const pit = new I8254(clock, irq);
   const port61 = new Port61(pit);
   return { clock, irq, pit, port61 };
@@ -32,6 +60,19 @@ function readCount(pit: I8254, ch: number): number {
 
 /** Channel 2 output sampled via port 0x61 bit 5. */
 const out2 = (p: Port61): boolean => (p.read(0, 1) & 0x20) !== 0;
+
+describe('8254 power-on state', () => {
+  it('counter 0 runs mode 3 with count 65536 (IRQ0 at ~18.2 Hz) until reprogrammed', () => {
+    const { clock, irq, pit } = setup();
+    clock.step(1_000_000_000);
+    expect(irq.rises()).toEqual(Array.from({ length: 18 }, (_, i) => at((i + 1) * 65536)));
+    pit.write(3, 1, cw(0, 3, 0)); // control word alone: counter 0 waits for a count
+    expect(clock.armedCount()).toBe(0);
+    clock.step(1_000_000_000);
+    expect(irq.rises()).toHaveLength(18);
+    expect(pit.output(0)).toBe(false);
+  });
+});
 
 describe('8254 mode 0 (interrupt on terminal count)', () => {
   it('OUT is low until the count expires, then high; IRQ0 fires once', () => {
@@ -398,7 +439,7 @@ describe('snapshot / restore', () => {
     const snap = a.pit.snapshot();
     expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
 
-    const irq = new FakeIrqLine(a.clock);
+    const irq = new TimedIrqLine(a.clock);
     const b = new I8254(a.clock, irq);
     b.restore(snap);
     expect(b.speakerData).toBe(true);

@@ -124,3 +124,11 @@ export const UART_BASE_BAUD = 115_200;
 export const UART_FIFO_LENGTH = 16;
 /** Character times without activity before the RX character-timeout interrupt (datasheet: 4). */
 export const UART_TIMEOUT_CHARS = 4;
+
+/** PC COM port bases and ISA IRQs (facts.md §5.1; QEMU serial-isa.c). Each window is 8 ports. */
+export const UART_ISA_PORTS = {
+  COM1: { base: 0x3f8, irq: 4 },
+  COM2: { base: 0x2f8, irq: 3 },
+  COM3: { base: 0x3e8, irq: 4 },
+  COM4: { base: 0x2e8, irq: 3 },
+} as const;

@@ -10,7 +10,8 @@
 import { DmaError, type BusDevice, type DmaPort, type IrqLine } from '../../bus/device.js';
 import type { VirtioDeviceContext, VirtioDeviceModel } from './device-model.js';
 import { hasFeature, TRANSPORT_FEATURES, VIRTIO_CONFIG_S, VIRTIO_F } from './features.js';
-import { OnceLog, stderrLog, type LogSink } from './once-log.js';
+import type { LogSink, OnceLog } from '../../bus/once-log.js';
+import { deviceLog } from './prefixed-log.js';
 import { QueueError, SplitQueue, VIRTQ_LAYOUT } from './queue.js';
 
 /** virtio-mmio register offsets (§4.2.2 "MMIO Device Register Layout"; Linux virtio_mmio.h). */
@@ -104,7 +105,7 @@ export interface VirtioMmioOptions {
   readonly device: VirtioDeviceModel;
   readonly dma: DmaPort;
   readonly irq: IrqLine;
-  /** Diagnostic sink; each kind of guest error is logged once. */
+  /** Diagnostic sink; each kind of guest error is logged once (silent if absent). */
   readonly log?: LogSink;
   /** Name used in log lines, e.g. "virtio-blk@0xd0000000". */
   readonly name?: string;
@@ -167,7 +168,7 @@ export class VirtioMmioTransport implements BusDevice {
     this.device = options.device;
     this.dma = options.dma;
     this.irq = options.irq;
-    this.log = new OnceLog(options.log ?? stderrLog, options.name ?? `virtio-mmio(id ${options.device.deviceId})`);
+    this.log = deviceLog(options.name ?? `virtio-mmio(id ${options.device.deviceId})`, options.log);
     this.offered = options.device.features | TRANSPORT_FEATURES;
     this.queues = options.device.queueMaxSizes.map((max) => {
       if (max <= 0 || max > VIRTQ_LAYOUT.MAX_SIZE || (max & (max - 1)) !== 0) {

@@ -1,7 +1,7 @@
 /**
  * The device side of a split virtqueue (virtio 1.x §2.7 "Split Virtqueues"), depending only on a
  * DmaPort. Guest memory is reached in batches: one read fetches avail.idx together with used.idx,
- * one the new avail.ring slots, one the whole descriptor table, one each indirect table; used
+ * one the new avail.ring slots together with the whole descriptor table, one each indirect table; used
  * entries are written in one call and used.idx after them (§2.7.8: len before idx).
  *
  * Everything the guest can get wrong surfaces as a QueueError; the transport turns it into
@@ -92,6 +92,45 @@ export class QueueError extends Error {
     super(message, options);
     this.name = 'QueueError';
   }
+}
+
+/**
+ * Most one DmaPort call may carry: the protocol's per-message limits (protocol/messages.ts
+ * LIMITS.DMA_BYTES_MAX and DMA_SEGMENTS_MAX, after vfio-user's max_data_xfer_size). Larger
+ * transfers are split into several calls.
+ */
+export const DMA_CALL_LIMITS = {
+  MAX_BYTES: 1024 * 1024,
+  MAX_SEGMENTS: 1024,
+} as const;
+
+/** Split a scatter-gather list into lists that each respect DMA_CALL_LIMITS-like bounds. */
+export function splitDmaSegments(
+  segments: readonly DmaSegment[],
+  maxBytes: number = DMA_CALL_LIMITS.MAX_BYTES,
+  maxSegments: number = DMA_CALL_LIMITS.MAX_SEGMENTS,
+): DmaSegment[][] {
+  const out: DmaSegment[][] = [];
+  let current: DmaSegment[] = [];
+  let bytes = 0;
+  for (const seg of segments) {
+    let addr = seg.addr;
+    let left = seg.len;
+    do {
+      if (current.length === maxSegments || bytes === maxBytes) {
+        out.push(current);
+        current = [];
+        bytes = 0;
+      }
+      const take = Math.min(left, maxBytes - bytes);
+      current.push({ addr, len: take });
+      bytes += take;
+      addr += take;
+      left -= take;
+    } while (left > 0);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /** Where the three areas of one queue live and how they behave (from the transport registers). */
@@ -316,9 +355,12 @@ export class SplitQueue {
     if (count > size) {
       throw new QueueError(QUEUE_ERROR.AVAIL_IDX_JUMP, `avail.idx jumped from ${this.nextAvail} to ${availIdx} (queue size ${size})`);
     }
-    const slots = await this.dmaRead(this.ringSegments(driverAddr + VIRTQ_LAYOUT.AVAIL_RING, VIRTQ_LAYOUT.AVAIL_ELEM_SIZE, this.nextAvail % size, count));
-    const table = await this.dmaRead([{ addr: descAddr, len: size * VIRTQ_LAYOUT.DESC_SIZE }]);
-    this.table = new DataView(table.buffer, table.byteOffset, table.byteLength);
+    // The new ring slots and the whole descriptor table in one scatter-gather read.
+    const slotSegments = this.ringSegments(driverAddr + VIRTQ_LAYOUT.AVAIL_RING, VIRTQ_LAYOUT.AVAIL_ELEM_SIZE, this.nextAvail % size, count);
+    const tableBytes = size * VIRTQ_LAYOUT.DESC_SIZE;
+    const slots = await this.dmaRead([...slotSegments, { addr: descAddr, len: tableBytes }]);
+    const slotBytes = count * VIRTQ_LAYOUT.AVAIL_ELEM_SIZE;
+    this.table = new DataView(slots.buffer, slots.byteOffset + slotBytes, tableBytes);
     const heads: number[] = [];
     for (let i = 0; i < count; i++) heads.push(readLe16(slots, i * VIRTQ_LAYOUT.AVAIL_ELEM_SIZE));
     this.pendingHeads = heads;
@@ -422,6 +464,29 @@ export class SplitQueue {
   }
 
   private async dmaRead(segments: readonly DmaSegment[]): Promise<Uint8Array> {
+    const parts = splitDmaSegments(segments);
+    if (parts.length === 1 && parts[0]) return this.dmaReadOnce(parts[0]);
+    const chunks: Uint8Array[] = [];
+    for (const part of parts) chunks.push(await this.dmaReadOnce(part));
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let pos = 0;
+    for (const c of chunks) {
+      out.set(c, pos);
+      pos += c.length;
+    }
+    return out;
+  }
+
+  private async dmaWrite(segments: readonly DmaSegment[], data: Uint8Array): Promise<void> {
+    let pos = 0;
+    for (const part of splitDmaSegments(segments)) {
+      const len = part.reduce((n, s) => n + s.len, 0);
+      await this.dmaWriteOnce(part, data.subarray(pos, pos + len));
+      pos += len;
+    }
+  }
+
+  private async dmaReadOnce(segments: readonly DmaSegment[]): Promise<Uint8Array> {
     this.checkRunning();
     try {
       return await this.dma.read(segments);
@@ -430,7 +495,7 @@ export class SplitQueue {
     }
   }
 
-  private async dmaWrite(segments: readonly DmaSegment[], data: Uint8Array): Promise<void> {
+  private async dmaWriteOnce(segments: readonly DmaSegment[], data: Uint8Array): Promise<void> {
     this.checkRunning();
     try {
       await this.dma.write(segments, data);
@@ -453,9 +518,14 @@ export class QueueStoppedError extends Error {
   }
 }
 
+/**
+ * A DmaError from the port (or an error reply carrying the same DMA_FAULT code, as a protocol
+ * DmaPort may surface it) is the guest's fault: a buffer outside its RAM.
+ */
 function toQueueError(e: unknown): unknown {
-  if (e instanceof DmaError) {
-    return new QueueError(QUEUE_ERROR.DMA_FAULT, e.message, { cause: e });
+  const code = typeof e === 'object' && e !== null && 'code' in e ? (e as { code: unknown }).code : undefined;
+  if (e instanceof DmaError || code === QUEUE_ERROR.DMA_FAULT) {
+    return new QueueError(QUEUE_ERROR.DMA_FAULT, e instanceof Error ? e.message : String(e), { cause: e });
   }
   return e;
 }

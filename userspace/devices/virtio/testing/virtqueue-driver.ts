@@ -134,7 +134,10 @@ export class VirtqueueDriver {
     return (this.memory.u16(usedAddr + VIRTQ_LAYOUT.USED_FLAGS) & VIRTQ_USED_F.NO_NOTIFY) === 0;
   }
 
-  /** Used entries the device published since the last call; their descriptors are freed. */
+  /**
+   * Used entries the device published since the last call; their descriptors are freed. With
+   * EVENT_IDX, used_event then asks for an interrupt at the next completion.
+   */
   takeUsed(): UsedElement[] {
     const { usedAddr, size } = this.layout;
     const usedIdx = this.memory.u16(usedAddr + VIRTQ_LAYOUT.USED_IDX);
@@ -147,6 +150,8 @@ export class VirtqueueDriver {
       this.releaseChain(id);
       this.lastUsed = (this.lastUsed + 1) & 0xffff;
     }
+    // Re-enable interrupts for the next completion, as Linux's virtqueue_enable_cb does.
+    if (this.eventIdx) this.setUsedEvent(this.lastUsed);
     return out;
   }
 

@@ -1,0 +1,297 @@
+/**
+ * The VMM's connection to the device-model process — the only file of kernel/ that speaks the
+ * protocol (protocol/README.md). It spawns the device model (default) or connects to one over
+ * unix/ws, forwards unclaimed port I/O and MMIO as synchronous requests, posts doorbells and
+ * coalesced writes, serves DMA from guest RAM, and turns posted irq/event/deadline messages
+ * into calls on the VM. With the virtual clock it also keeps the device model's time in step
+ * with retired guest instructions.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { connect } from '../../protocol/transport.js';
+import { UnixTransport } from '../../protocol/transport-unix.js';
+import { Peer } from '../../protocol/peer.js';
+import { FEATURES, type AccessSize, type CoalescedWrite as WireWrite, type ConfigureReply, type Posted, type ReplyBody, type Request } from '../../protocol/messages.js';
+import { errorCode, ProtocolError } from '../../protocol/errors.js';
+import { UsageError } from '../../cli/usage-error.js';
+import { ImageError } from './loader/image-error.js';
+import type { CoalescedWrite } from '../kvm/io-bus.js';
+import type { Vcpu } from '../kvm/vcpu.js';
+import type { Vm } from '../kvm/vm.js';
+import { GuestRam, GuestRamError } from './guest-ram.js';
+import type { MachineConfig } from './machine-config.js';
+
+export interface DeviceLinkHandlers {
+  ram: GuestRam;
+  onIrq(line: number, level: boolean): void;
+  onEvent(e: { kind: 'exit' | 'reset' | 'error'; code?: number; message?: string }): void;
+  onClosed(why: string): void;
+}
+
+/** How long the VMM waits for the device model to start and answer the handshake. */
+const START_TIMEOUT_MS = 10_000;
+/** How long a clean shutdown may take before the device model is killed. */
+const SHUTDOWN_TIMEOUT_MS = 2_000;
+
+const OFFERED_FEATURES = [FEATURES.coalesced, FEATURES.doorbell, FEATURES.virtualClock, FEATURES.stringPio];
+
+/** Host-side failure of the device-model link (exit status 70). */
+export class DeviceLinkError extends Error {
+  readonly code = 'DEVICE_MODEL';
+}
+
+function cliEntry(): string {
+  return fileURLToPath(new URL('../../cli/tskvm.js', import.meta.url));
+}
+
+export class DeviceLink {
+  private deadline = -1;
+  private lastClockPosted = -1;
+  private closing = false;
+  private clockNow: (() => number) | undefined;
+  readonly counters = { pioReads: 0, pioWrites: 0, mmioReads: 0, mmioWrites: 0, doorbells: 0, coalescedBatches: 0, dmaReads: 0, dmaWrites: 0, dmaBytes: 0, irqMessages: 0 };
+
+  private constructor(private readonly peer: Peer, private readonly child: ChildProcess | undefined, private readonly h: DeviceLinkHandlers) {
+    peer.onPosted((m) => this.onPosted(m));
+    peer.onRequest((r) => this.onRequest(r));
+    peer.onClose((reason) => {
+      if (!this.closing) this.h.onClosed(this.describeLoss(reason.message));
+    });
+  }
+
+  /** Spawn or connect, then complete the handshake. */
+  static async open(spec: string, h: DeviceLinkHandlers): Promise<DeviceLink> {
+    let child: ChildProcess | undefined;
+    let transport;
+    if (spec === 'spawn') {
+      // fd 3 is a socketpair: no socket file to clean up, and the child sees EOF if we die.
+      child = spawn(process.execPath, [cliEntry(), 'devices', '--fd', '3'], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+      const socket = child.stdio[3] as Socket | null;
+      if (!socket) throw new DeviceLinkError('could not create the device-model socket pair');
+      transport = new UnixTransport(socket, { description: 'spawned device model' });
+    } else {
+      try {
+        transport = await connect(spec);
+      } catch (e) {
+        throw new DeviceLinkError(`cannot connect to the device model at ${spec}: ${(e as Error).message}`);
+      }
+    }
+    const peer = new Peer(transport, { side: 'vmm', log: (level, message) => process.stderr.write(`tskvm: device-model protocol ${level}: ${message}\n`) });
+    const link = new DeviceLink(peer, child, h);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        peer.handshake(OFFERED_FEATURES, { role: 'vmm' }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new DeviceLinkError(`the device model did not answer within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (e) {
+      link.closing = true;
+      peer.close();
+      child?.kill('SIGKILL');
+      if (e instanceof DeviceLinkError) throw e;
+      throw new DeviceLinkError(`device-model handshake failed: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    return link;
+  }
+
+  private describeLoss(message: string): string {
+    const c = this.child;
+    if (c && (c.exitCode !== null || c.signalCode !== null)) {
+      return `device-model process exited (${c.signalCode ? `signal ${c.signalCode}` : `status ${c.exitCode}`})`;
+    }
+    return message;
+  }
+
+  private async call<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      if (e instanceof ProtocolError && e.code === 'CLOSED') {
+        // onClose has already asked the VMM to stop; give back something harmless.
+        throw new DeviceLinkError(this.describeLoss(e.message));
+      }
+      throw e;
+    }
+  }
+
+  /** Send the machine description; a refusal is reported against the flag that caused it. */
+  async configure(config: MachineConfig): Promise<ReplyBody<ConfigureReply>> {
+    try {
+      return await this.call(this.peer.request({ type: 'configure', clock: config.clock, devices: config.devices }));
+    } catch (e) {
+      const code = errorCode(e);
+      const message = (e as Error).message;
+      if (code === 'BAD_IMAGE' || code === 'OPEN_FAILED') throw new ImageError(message);
+      if (code === 'BAD_BACKEND' || code === 'BAD_SPEC') throw new UsageError(message);
+      throw new DeviceLinkError(`the device model refused the machine: ${message}`);
+    }
+  }
+
+  /** Virtual clock: every synchronous message is preceded by the guest's current time. */
+  useVirtualClock(now: () => number): void {
+    this.clockNow = now;
+    this.peer.beforeRequest(() => this.postClock());
+  }
+
+  private postClock(): void {
+    if (!this.clockNow) return;
+    const t = this.clockNow();
+    if (t !== this.lastClockPosted) {
+      this.lastClockPosted = t;
+      this.peer.post({ type: 'clock', nowNs: t });
+    }
+  }
+
+  async pioRead(port: number, size: number, count: number): Promise<Uint8Array> {
+    this.counters.pioReads++;
+    const r = await this.call(this.peer.request({ type: 'pioRead', port, size: size as AccessSize, count }));
+    return r.data;
+  }
+
+  async pioWrite(port: number, size: number, data: Uint8Array): Promise<void> {
+    this.counters.pioWrites++;
+    await this.call(this.peer.request({ type: 'pioWrite', port, size: size as AccessSize, data: data.slice() }));
+  }
+
+  async mmioRead(addr: number, size: number): Promise<number> {
+    this.counters.mmioReads++;
+    const r = await this.call(this.peer.request({ type: 'mmioRead', addr, size: size as AccessSize }));
+    return r.value;
+  }
+
+  async mmioWrite(addr: number, size: number, value: number): Promise<void> {
+    this.counters.mmioWrites++;
+    await this.call(this.peer.request({ type: 'mmioWrite', addr, size: size as AccessSize, value }));
+  }
+
+  postDoorbell(doorbell: number, value: number): void {
+    this.counters.doorbells++;
+    this.postClock();
+    this.peer.post({ type: 'doorbell', doorbell, value: value >>> 0 });
+  }
+
+  postCoalesced(writes: CoalescedWrite[]): void {
+    this.counters.coalescedBatches++;
+    const wire: WireWrite[] = writes.map((w) => ({ space: w.pio ? 'pio' : 'mmio', addr: w.addr, size: w.len as AccessSize, value: w.value >>> 0 }));
+    this.peer.post({ type: 'coalesced', writes: wire });
+  }
+
+  /** A synchronous barrier: everything the device model posted before it has been handled. */
+  async sync(): Promise<void> {
+    await this.call(this.peer.request({ type: 'ping' }));
+  }
+
+  /**
+   * What a halted vCPU waits for. Host clock: the next interrupt (kick). Virtual clock: if the
+   * device model has a timer armed, jump the clock to it and let it fire; otherwise wait for
+   * outside input.
+   */
+  haltPolicy(vm: Vm, vcpu: Vcpu): () => Promise<boolean> {
+    return async () => {
+      if (vm.clock.mode === 'virtual' && this.deadline >= 0) {
+        vm.clock.skipTo(this.deadline, vcpu.cpu.instructionCount);
+        await this.sync();
+        return true;
+      }
+      return new Promise<boolean>((resolve) => vm.onKick(() => resolve(true)));
+    };
+  }
+
+  /** Virtual clock: instructions the vCPU may run before the device model's next deadline. */
+  budgetUntilDeadline(vm: Vm, vcpu: Vcpu, max: number): number {
+    if (vm.clock.mode !== 'virtual' || this.deadline < 0) return max;
+    return Math.min(max, vm.clock.instructionsUntil(this.deadline, vcpu.cpu.instructionCount));
+  }
+
+  /** Virtual clock: called between slices; lets a due deadline fire before the vCPU goes on. */
+  async atSliceEnd(vm: Vm, vcpu: Vcpu): Promise<void> {
+    if (vm.clock.mode === 'virtual' && this.deadline >= 0 && vm.clock.nowNs(vcpu.cpu.instructionCount) >= this.deadline) {
+      await this.sync();
+    }
+  }
+
+  private onPosted(m: Posted): void {
+    switch (m.type) {
+      case 'irq':
+        this.counters.irqMessages++;
+        this.h.onIrq(m.line, m.level);
+        break;
+      case 'deadline':
+        this.deadline = m.ns;
+        break;
+      case 'event':
+        this.h.onEvent({ kind: m.kind, ...(m.code !== undefined ? { code: m.code } : {}), ...(m.message !== undefined ? { message: m.message } : {}) });
+        break;
+      case 'log':
+        process.stderr.write(`tskvm: device model ${m.level}: ${m.message}\n`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onRequest(r: Request): ReplyBody {
+    const ram = this.h.ram;
+    try {
+      if (r.type === 'dmaRead') {
+        this.counters.dmaReads++;
+        const total = r.segments.reduce((n, s) => n + s.len, 0);
+        const out = new Uint8Array(total);
+        let at = 0;
+        for (const s of r.segments) {
+          out.set(ram.read(s.addr, s.len), at);
+          at += s.len;
+        }
+        this.counters.dmaBytes += total;
+        return { type: 'dmaReadReply', data: out };
+      }
+      if (r.type === 'dmaWrite') {
+        this.counters.dmaWrites++;
+        // Check every segment before writing any, so a bad list changes nothing.
+        for (const s of r.segments) if (!ram.contains(s.addr, s.len)) throw new GuestRamError(s.addr, s.len);
+        let at = 0;
+        for (const s of r.segments) {
+          ram.write(s.addr, r.data.subarray(at, at + s.len));
+          at += s.len;
+        }
+        this.counters.dmaBytes += at;
+        return { type: 'ok' };
+      }
+      if (r.type === 'ping') return { type: 'ok' };
+    } catch (e) {
+      if (e instanceof GuestRamError) throw new ProtocolError('DMA_FAULT', e.message);
+      throw e;
+    }
+    throw new ProtocolError('UNEXPECTED', `the VMM does not serve ${r.type} requests`);
+  }
+
+  get stats(): Record<string, number> {
+    return { ...this.counters, ...this.peer.stats };
+  }
+
+  /** Orderly shutdown; kills a spawned device model that does not leave in time. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (!this.peer.isClosed) {
+      try {
+        await this.peer.request({ type: 'shutdown' }, { timeoutMs: SHUTDOWN_TIMEOUT_MS });
+      } catch {
+        // The device model is gone or stuck; it is killed below.
+      }
+      this.peer.close();
+    }
+    const c = this.child;
+    if (c && c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      const timer = setTimeout(() => c.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * One device-model session: the devices of one VM behind one protocol connection (the server
+ * side of protocol/README.md). The VMM's `configure` says what to build; register accesses are
+ * dispatched on the PIO and MMIO buses; interrupt lines, guest exits and timer deadlines go back
+ * as posted messages; virtio devices reach guest memory through DMA requests.
+ */
+import { Peer } from '../protocol/peer.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { FEATURES, type ConfigureRequest, type IoRange, type Posted, type ReplyBody, type Request } from '../protocol/messages.js';
+import type { Transport } from '../protocol/transport.js';
+import type { DmaPort, IrqLine } from './bus/device.js';
+import { MmioBus } from './bus/mmio-bus.js';
+import { PioBus } from './bus/pio-bus.js';
+import { HostDeviceClock, VirtualDeviceClock, type DeviceClock } from './clock/device-clocks.js';
+import { buildDevices, type BuiltMachine } from './machine-builder.js';
+
+export const DEVICE_MODEL_NAME = 'tskvm-devices 0.1.0';
+
+/** The features this device model implements. */
+const SUPPORTED_FEATURES = [FEATURES.coalesced, FEATURES.doorbell, FEATURES.virtualClock, FEATURES.stringPio];
+
+export class DeviceModelSession {
+  readonly peer: Peer;
+  readonly pio = new PioBus();
+  readonly mmio = new MmioBus();
+  private clock: DeviceClock | undefined;
+  private machine: BuiltMachine | undefined;
+  private readonly irqLevels = new Map<number, boolean>();
+  private closedResolve: () => void = () => {};
+  /** Resolves when the connection is gone and the backends are released. */
+  readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
+
+  constructor(transport: Transport) {
+    this.peer = new Peer(transport, {
+      side: 'dm',
+      accept: { features: SUPPORTED_FEATURES, name: DEVICE_MODEL_NAME },
+      log: (level, message) => process.stderr.write(`tskvm devices: protocol ${level}: ${message}\n`),
+    });
+    this.peer.onRequest((r) => this.onRequest(r));
+    this.peer.onPosted((m) => this.onPosted(m));
+    this.peer.onClose(() => {
+      void this.release().then(() => this.closedResolve());
+    });
+  }
+
+  private async release(): Promise<void> {
+    this.clock?.dispose();
+    const m = this.machine;
+    this.machine = undefined;
+    if (m) await m.close();
+  }
+
+  /** An IRQ line that posts `irq` messages on level changes only. */
+  private irqLine(line: number): IrqLine {
+    return {
+      set: (level: boolean) => {
+        if ((this.irqLevels.get(line) ?? false) === level) return;
+        this.irqLevels.set(line, level);
+        this.peer.post({ type: 'irq', line, level });
+      },
+    };
+  }
+
+  private readonly dma: DmaPort = {
+    read: async (segments) => {
+      const r = await this.peer.request({ type: 'dmaRead', segments: segments.map((s) => ({ addr: s.addr, len: s.len })) });
+      return r.data;
+    },
+    write: async (segments, data) => {
+      await this.peer.request({ type: 'dmaWrite', segments: segments.map((s) => ({ addr: s.addr, len: s.len })), data });
+    },
+  };
+
+  private async configure(req: ConfigureRequest): Promise<ReplyBody> {
+    if (this.machine) throw new ProtocolError('STATE', 'configure was already received');
+    const clock: DeviceClock = req.clock === 'virtual' ? new VirtualDeviceClock() : new HostDeviceClock();
+    clock.onDeadlineChange((ns) => this.peer.post({ type: 'deadline', ns }));
+    this.clock = clock;
+    const machine = await buildDevices(req.devices, {
+      pio: this.pio,
+      mmio: this.mmio,
+      clock,
+      dma: this.dma,
+      irq: (line) => this.irqLine(line),
+      event: (e) => this.peer.post({ type: 'event', ...e }),
+      log: (level, message) => this.peer.post({ type: 'log', level, message }),
+    });
+    this.machine = machine;
+    const pio: IoRange[] = this.pio.ranges().map((r) => ({ base: r.base, size: r.length, name: r.name }));
+    const mmio: IoRange[] = this.mmio.ranges().map((r) => ({ base: r.base, size: r.length, name: r.name }));
+    return { type: 'configureReply', pio, mmio, doorbells: machine.doorbells, coalesced: machine.coalesced };
+  }
+
+  private onRequest(r: Request): ReplyBody | Promise<ReplyBody> {
+    switch (r.type) {
+      case 'configure':
+        return this.configure(r);
+      case 'pioRead': {
+        const data = new Uint8Array(r.size * r.count);
+        for (let i = 0; i < r.count; i++) {
+          const v = this.pio.read(r.port, r.size);
+          for (let b = 0; b < r.size; b++) data[i * r.size + b] = (v >>> (8 * b)) & 0xff;
+        }
+        return { type: 'pioReadReply', data };
+      }
+      case 'pioWrite': {
+        const d = r.data;
+        for (let at = 0; at + r.size <= d.length; at += r.size) {
+          let v = 0;
+          for (let b = 0; b < r.size; b++) v |= d[at + b]! << (8 * b);
+          this.pio.write(r.port, r.size, v >>> 0);
+        }
+        return { type: 'ok' };
+      }
+      case 'mmioRead':
+        return { type: 'mmioReadReply', value: this.mmio.read(r.addr, r.size) >>> 0 };
+      case 'mmioWrite':
+        this.mmio.write(r.addr, r.size, r.value);
+        return { type: 'ok' };
+      case 'ping':
+        return { type: 'ok' };
+      case 'shutdown':
+        // Reply first, then let the VMM close the connection; backends are released on close.
+        return { type: 'ok' };
+      default:
+        throw new ProtocolError('UNEXPECTED', `the device model does not serve ${r.type} requests`);
+    }
+  }
+
+  private onPosted(m: Posted): void {
+    switch (m.type) {
+      case 'clock':
+        this.clock?.advance(m.nowNs);
+        break;
+      case 'doorbell':
+        this.machine?.doorbell(m.doorbell, m.value);
+        break;
+      case 'coalesced':
+        for (const w of m.writes) (w.space === 'pio' ? this.pio : this.mmio).write(w.addr, w.size, w.value);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
