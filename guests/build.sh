@@ -56,6 +56,7 @@ MULTIBOOT_GUESTS=(
     "cpu-exceptions cpu-exceptions.c"
     "cpu-mode16 cpu-mode16.c cpu-mode16-asm.S"
     "cpu-segments cpu-segments.c"
+    "cpu-tasks cpu-tasks.c"
     "triple-fault triple-fault.c"
     "dev-uart dev-uart.c"
     "dev-pic-pit dev-pic-pit.c"

@@ -158,6 +158,14 @@ export const GUESTS = {
     needs: BASIC,
     covers: 'LAR LSL VERR VERW ARPL, segment overrides with a base, PUSH/POP Sreg, SMSW/LMSW/CLTS, POPF privilege rules, IRET EFLAGS, trap vs interrupt gates, self-modifying code',
   },
+  'cpu-tasks': {
+    image: 'cpu-tasks.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.QEMU,
+    needs: BASIC,
+    covers: 'hardware task switches: JMP and CALL to a TSS, IRET with NT, task gate for INT and for #DF, busy bits',
+  },
   'cpu-tcg-gaps': {
     image: 'cpu-tcg-gaps.elf',
     kind: GUEST_KINDS.MULTIBOOT,

@@ -5,6 +5,8 @@
     .code32
     .globl catch_exception
 catch_exception:
+    cmpl $0, catch_armed
+    jne catch_nested
     movl 4(%esp), %ecx          /* fn */
     movl (%esp), %eax
     movl %eax, catch_ctx + 0    /* return address */
@@ -20,6 +22,10 @@ catch_exception:
     movl $0, catch_armed
     movl $-1, %eax
     ret
+
+catch_nested:
+    pushl $nested_msg
+    call test_abort             /* one context only: a nested catch would lose the outer one */
 
     /* catch_resume(vector): never returns to its caller; continues after catch_exception. */
     .globl catch_resume
@@ -41,6 +47,10 @@ catch_resume:
     pushl catch_ctx + 24
     popfl
     jmp *catch_ctx + 0
+
+    .section .rodata
+nested_msg:
+    .asciz "catch_exception() called inside catch_exception()"
 
     .section .bss
     .align 4

@@ -70,6 +70,8 @@ void desc_init(void)
     memset(&tss, 0, sizeof(tss));
     tss.ss0 = SEL_KDATA;
     tss.esp0 = (u32)ring0_stack_top_ptr;
+    /* A task switch back to this task reloads CR3 from here (nothing saves it on the way out). */
+    tss.cr3 = read_cr3();
     tss.iomap_base = (u16)__builtin_offsetof(struct tss32, iomap);
     memset(tss.iomap, 0xFF, sizeof(tss.iomap));
     gdt_set(GDT_TSS, (u32)&tss, sizeof(tss) - 1, DESC_P | SYS_TSS32_AVAIL, 0);

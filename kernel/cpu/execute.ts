@@ -8,6 +8,7 @@ import { EventType, Reg, SReg } from './cpu.js';
 import { ARITH_FLAGS, Eflags, LazyOp, parity8 } from './flags.js';
 import { Ar, Cr0, Cr4, CR4_SUPPORTED, CrAccess, CpuidEdx, CPUID_SIGNATURE, ExitReason, Msr, SysType, Vector } from './arch.js';
 import { Cpu } from './processor.js';
+import { TaskSource, taskSwitch } from './task-switch.js';
 
 const MAX_INSTR_LEN = 15;
 /** ALU operation numbers of the 00-3F block and group 1 (SDM table A-6). */
@@ -205,6 +206,11 @@ function aluResult(c: Cpu, op: number, a: number, b: number, bits: number): numb
 
 /** ALU on r/m destination: write first (it may fault), then the flags. */
 function aluRm(c: Cpu, op: number, b: number, bits: number): void {
+  if (c.mod === 3) {
+    const r = alu(c, op, getReg(c, c.rmReg, bits), b, bits);
+    if (op !== Alu.cmp) setReg(c, c.rmReg, bits, r);
+    return;
+  }
   const a = readRm(c, bits);
   if (op !== Alu.cmp) writeRm(c, bits, aluResult(c, op, a, b, bits));
   alu(c, op, a, b, bits);
@@ -576,6 +582,15 @@ function farTransfer(c: Cpu, sel: number, off: number, isCall: boolean): void {
     return;
   }
   const type = ar & 0xf;
+  const dpl = (ar >> Ar.DPL_SHIFT) & 3;
+  if (type === SysType.tss32Avail || type === SysType.tss32Busy || type === SysType.taskGate) {
+    // task switch through a TSS descriptor or a task gate (SDM 7.3)
+    if (dpl < c.cplv || dpl < (sel & 3)) c.gp(sel & ~3);
+    if (!(ar & Ar.P)) c.fault(Vector.NP, sel & ~3, true);
+    const tss = type === SysType.taskGate ? c.descLo >>> 16 : sel;
+    taskSwitch(c, tss, isCall ? TaskSource.call : TaskSource.jmp, c.eip, false, 0);
+    return;
+  }
   if (type !== SysType.callGate16 && type !== SysType.callGate32) c.gp(sel & ~3);
   callGate(c, sel, ar, isCall, type === SysType.callGate32);
 }
@@ -715,7 +730,7 @@ function iret(c: Cpu): void {
     c.loadRealSeg(SReg.CS, sel);
     c.eip = off;
     c.setEflags(bits === 32 ? fl : (old & 0xffff0000) | fl);
-    c.eventCheck = true;
+    c.requestEventCheck();
     return;
   }
   if (c.vm86) {
@@ -726,10 +741,15 @@ function iret(c: Cpu): void {
     const keep = Eflags.IOPL | Eflags.VM;
     const v = bits === 32 ? fl : (old & 0xffff0000) | fl;
     c.setEflags((v & ~keep) | (old & keep));
-    c.eventCheck = true;
+    c.requestEventCheck();
     return;
   }
-  if (old & Eflags.NT) c.gp(0); // task return: task switching is not modelled
+  if (old & Eflags.NT) {
+    // return from a nested task to the one in the back link (SDM 7.3)
+    const back = c.rdSys16(c.segBase[SReg.TR]!);
+    taskSwitch(c, back, TaskSource.iret, c.eip, false, 0);
+    return;
+  }
   if (fl & Eflags.VM && bits === 32 && c.cplv === 0) c.gp(0); // return to virtual-8086 not modelled
   const rpl = sel & 3;
   if ((sel & ~3) === 0) c.gp(0);
@@ -754,7 +774,7 @@ function iret(c: Cpu): void {
     c.loadCs(sel, rpl);
     c.eip = off;
     c.setEflags(nf);
-    c.eventCheck = true;
+    c.requestEventCheck();
     return;
   }
   const newEsp = c.peek(3 * size, bits);
@@ -774,7 +794,7 @@ function iret(c: Cpu): void {
   c.setEflags(nf);
   c.updateMode();
   c.nullOuterSegments();
-  c.eventCheck = true;
+  c.requestEventCheck();
 }
 
 /** INT n / INT3 / INTO / INT1: deliver with the return address after the instruction. */
@@ -974,6 +994,12 @@ function writeCr(c: Cpu, cr: number, v: number): void {
     default:
       c.ud();
   }
+}
+
+/** In non-root operation, host-owned CR0/CR4 bits keep their value (SDM 26.3). */
+function nonRootCrValue(c: Cpu, cr: number, v: number): number {
+  const h = c.nonRoot;
+  return h !== null && h.crWriteValue !== undefined && (cr === 0 || cr === 4) ? h.crWriteValue(cr, v) : v;
 }
 
 function readCr(c: Cpu, cr: number): number {
@@ -1196,8 +1222,10 @@ function group7(c: Cpu): void {
       requireCpl0(c);
       const src = readRm(c, 16);
       const nv = (c.cr0 & ~0xe) | (src & 0xf) | (c.cr0 & Cr0.PE);
-      if (c.nonRoot !== null) c.nonRoot.crWrite(0, nv, 0, CrAccess.lmsw);
-      writeCr(c, 0, nv);
+      if (c.nonRoot !== null) {
+        c.nonRoot.crWrite(0, nv, 0, CrAccess.lmsw);
+        writeCr(c, 0, nonRootCrValue(c, 0, nv));
+      } else writeCr(c, 0, nv);
       return;
     }
     case 7: {
@@ -2038,7 +2066,7 @@ function exec(c: Cpu, op: number): void {
 function inhibit(c: Cpu, bit: number): void {
   if (c.interruptibility === 0) {
     c.interruptibility = bit;
-    c.shadowNew = true;
+    c.attention = 1;
   }
 }
 
@@ -2075,7 +2103,7 @@ function popf(c: Cpu, vb: number): void {
   if (vb === 16) writable &= 0xffff;
   c.addSp(vb >> 3);
   c.setEflags(((old & ~writable) | (v & writable)) & ~Eflags.RF);
-  c.eventCheck = true;
+  c.requestEventCheck();
 }
 
 function enter(c: Cpu, vb: number): void {
@@ -2257,8 +2285,10 @@ function exec0f(c: Cpu): void {
       return;
     case 0x06: {
       requireCpl0(c);
-      if (c.nonRoot !== null) c.nonRoot.crWrite(0, c.cr0 & ~Cr0.TS, 0, CrAccess.clts);
-      c.cr0 &= ~Cr0.TS;
+      if (c.nonRoot !== null) {
+        c.nonRoot.crWrite(0, c.cr0 & ~Cr0.TS, 0, CrAccess.clts);
+        c.cr0 = nonRootCrValue(c, 0, c.cr0 & ~Cr0.TS) | 0;
+      } else c.cr0 &= ~Cr0.TS;
       c.lastCr0 = c.cr0;
       return;
     }
@@ -2290,7 +2320,7 @@ function exec0f(c: Cpu): void {
       const gpr = c.rmReg;
       if (op === 0x20) {
         let v = readCr(c, cr);
-        if (c.nonRoot !== null) v = c.nonRoot.crRead(cr, gpr, v);
+        if (c.nonRoot !== null && cr !== 2) v = c.nonRoot.crRead(cr, gpr, v);
         r[gpr] = v;
       } else {
         const v = r[gpr]!;
@@ -2300,8 +2330,10 @@ function exec0f(c: Cpu): void {
         }
         if (cr === 0 && v & Cr0.PG && !(v & Cr0.PE)) c.gp(0);
         if (cr === 4 && v & ~CR4_SUPPORTED) c.gp(0);
-        if (c.nonRoot !== null) c.nonRoot.crWrite(cr, v, gpr, CrAccess.movTo);
-        writeCr(c, cr, v);
+        if (c.nonRoot !== null) {
+          c.nonRoot.crWrite(cr, v, gpr, CrAccess.movTo);
+          writeCr(c, cr, nonRootCrValue(c, cr, v));
+        } else writeCr(c, cr, v);
       }
       return;
     }

@@ -46,6 +46,11 @@ export interface NonRootHooks {
   rdpmc(): void;
   /** MOV to CR0/3/4/8, CLTS, LMSW: may exit (reason 28) per masks/shadows/CR3-load exiting. */
   crWrite(cr: number, value: number, gpr: number, accessType: number): void;
+  /**
+   * Optional: the value a non-exiting MOV to CR0/CR4, CLTS or LMSW actually loads (host-owned
+   * bits keep their current value, SDM 26.3). Without it the operand is loaded as is.
+   */
+  crWriteValue?(cr: number, value: number): number;
   /** MOV from CR3/CR8 may exit; CR0/CR4 reads return the read shadow for host-owned bits. */
   crRead(cr: number, gpr: number, actual: number): number;
   movDr(dr: number, toDr: boolean, gpr: number): void; // MOV-DR exiting (proc bit 23)

@@ -21,6 +21,7 @@ import { EventType, Reg, SReg, type CpuApi } from './cpu.js';
 import { ARITH_FLAGS, EFLAGS_WRITABLE, Eflags, lazyCf, lazyFlags, lazyOf, parity8 } from './flags.js';
 import { Ar, Cr0, Cr4, PDE4M_RESERVED, PAT_DEFAULT, PfErr, Pte, SysType, Vector } from './arch.js';
 import { step } from './execute.js';
+import { TaskSource, taskSwitch } from './task-switch.js';
 
 /** Thrown (as a singleton) to unwind an instruction that raised an exception; see Cpu.faultVector. */
 export class FaultSignal {
@@ -171,8 +172,6 @@ export class Cpu implements CpuApi {
   eaSeg = 0;
   eaOff = 0;
   budgetEnd = 0;
-  /** STI / MOV SS shadow set by the instruction that just ran (covers exactly the next one). */
-  shadowNew = false;
   stopReason = -1;
 
   // --- exception in flight ---
@@ -183,6 +182,8 @@ export class Cpu implements CpuApi {
   delivering = 0;
   deliveringCode = 0;
   emuOps: EmulatorOps | null = null;
+  /** Nonzero when the run loop must take the slow per-instruction path (see updateAttention). */
+  attention = 0;
   /** Armed instruction / data breakpoints, and data-breakpoint hits of the current instruction. */
   dbExec = false;
   dbData = false;
@@ -260,6 +261,7 @@ export class Cpu implements CpuApi {
     this.lazyMask = 0;
     if ((old ^ this.flags) & Eflags.VM) this.updateMode();
     if (this.flags & Eflags.IF && !(old & Eflags.IF)) this.eventCheck = true;
+    this.updateAttention();
   }
 
   /** Fold the lazy status flags into `flags` (before partial flag updates). */
@@ -1048,9 +1050,14 @@ export class Cpu implements CpuApi {
     const gtype = (hi >> 8) & 0x1f;
     const gdpl = (hi >> 13) & 3;
     const is32 = gtype === SysType.intGate32 || gtype === SysType.trapGate32;
-    if (!is32 && gtype !== SysType.intGate16 && gtype !== SysType.trapGate16) this.gp(off + 2 + ext);
+    if (!is32 && gtype !== SysType.intGate16 && gtype !== SysType.trapGate16 && gtype !== SysType.taskGate) this.gp(off + 2 + ext);
     if (soft && gdpl < this.cplv) this.gp(off + 2);
     if (!(hi & 0x8000)) this.fault(Vector.NP, off + 2 + ext, true);
+    if (gtype === SysType.taskGate) {
+      taskSwitch(this, lo >>> 16, TaskSource.gate, retEip, hasCode, code);
+      this.delivering = 0;
+      return;
+    }
     const sel = lo >>> 16;
     const target = is32 ? ((hi & 0xffff0000) | (lo & 0xffff)) >>> 0 : lo & 0xffff;
     if ((sel & ~3) === 0) this.gp(ext);
@@ -1216,6 +1223,7 @@ export class Cpu implements CpuApi {
       this.dbData = data;
       this.flushTlb();
     }
+    this.updateAttention();
   }
 
   /** Instruction breakpoints: a fault before the instruction unless EFLAGS.RF is set. */
@@ -1257,34 +1265,17 @@ export class Cpu implements CpuApi {
     if (this.activity === 2) return StopReason.shutdown;
     if (this.activity === 1) return StopReason.halted;
     this.budgetEnd = this.instructionCount + budget;
+    this.updateAttention();
     for (;;) {
       try {
-        while (this.instructionCount < this.budgetEnd) {
-          if (this.eventCheck) {
-            this.eventCheck = false;
-            if (this.nonRoot !== null) this.nonRoot.eventWindow();
-          }
+        const end = this.budgetEnd;
+        while (this.instructionCount < end) {
+          // instrStart first: an exit from the window check must leave EIP at this boundary.
           this.instrStart = this.eip;
           this.instrEsp = this.regs[Reg.ESP]!;
-          if (this.dbExec) this.checkExecBreakpoints();
-          const tf = this.flags & Eflags.TF;
-          step(this);
-          if (this.interruptibility !== 0) {
-            // the STI / MOV SS shadow covers exactly the instruction after the one that set it
-            if (this.shadowNew) this.shadowNew = false;
-            else {
-              this.interruptibility = 0;
-              this.eventCheck = true;
-            }
-          }
-          if ((tf !== 0 && (this.flags & Eflags.TF) !== 0) || this.dbHits !== 0) {
-            // single-step and data-breakpoint traps after the instruction (SDM 17.3.1)
-            this.dr[6] = (this.dr[6]! & ~0xf) | this.dbHits | (tf !== 0 ? DR6_BS : 0);
-            this.dbHits = 0;
-            this.faultVector = Vector.DB;
-            this.faultCode = 0;
-            this.faultHasCode = false;
-            const r = this.handleFault();
+          if (this.attention === 0) step(this);
+          else {
+            const r = this.stepWithEvents();
             if (r >= 0) return r as StopReason;
           }
           if (this.stopReason >= 0) {
@@ -1313,6 +1304,52 @@ export class Cpu implements CpuApi {
         throw e;
       }
     }
+  }
+
+  /**
+   * One instruction with the rare per-instruction work: the event-window check, the STI / MOV SS
+   * shadow, instruction and data breakpoints and single-step. Returns a StopReason or -1.
+   */
+  stepWithEvents(): number {
+    if (this.eventCheck) {
+      this.eventCheck = false;
+      if (this.nonRoot !== null) this.nonRoot.eventWindow();
+    }
+    if (this.dbExec) this.checkExecBreakpoints();
+    const tf = this.flags & Eflags.TF;
+    const shadow = this.interruptibility;
+    step(this);
+    if (shadow !== 0) {
+      // the STI / MOV SS shadow covered exactly this instruction
+      this.interruptibility = 0;
+      this.eventCheck = true;
+    }
+    // MOV SS / POP SS holds off debug traps until after the next instruction (SDM 6.8.3)
+    const movSs = shadow === 0 && (this.interruptibility & MOV_SS_BLOCKING) !== 0;
+    if (((tf !== 0 && (this.flags & Eflags.TF) !== 0) || this.dbHits !== 0) && !movSs) {
+      // single-step and data-breakpoint traps after the instruction (SDM 17.3.1)
+      this.dr[6] = (this.dr[6]! & ~0xf) | this.dbHits | (tf !== 0 ? DR6_BS : 0);
+      this.dbHits = 0;
+      this.faultVector = Vector.DB;
+      this.faultCode = 0;
+      this.faultHasCode = false;
+      const r = this.handleFault();
+      if (r >= 0) return r;
+    }
+    this.updateAttention();
+    return -1;
+  }
+
+  /** Recompute `attention`: whether the run loop must take stepWithEvents(). */
+  updateAttention(): void {
+    this.attention =
+      this.eventCheck || this.interruptibility !== 0 || this.dbExec || this.dbData || (this.flags & Eflags.TF) !== 0 ? 1 : 0;
+  }
+
+  /** Ask for an event-window check before the next instruction. */
+  requestEventCheck(): void {
+    this.eventCheck = true;
+    this.attention = 1;
   }
 
   /** Make run() return `reason` after the current instruction (e.g. a debug-exit port write). */
@@ -1400,6 +1437,8 @@ export class Cpu implements CpuApi {
   }
 }
 
+/** Interruptibility bit for blocking by MOV SS (SDM 24.4.2). */
+const MOV_SS_BLOCKING = 2;
 /** segRights bits of a flat readable / writable segment. */
 const FLAT_READ = 0x10;
 const FLAT_WRITE = 0x20;

@@ -360,6 +360,7 @@ export class Vcpu {
         this.startSlice();
         if (this.run.immediateExit) return this.exitToUser(KVM_EXIT.INTR, -1);
       }
+      this.vm.kernelTimers.runDue();
       this.injectPendingIrq();
       if (this.r(F.GUEST_ACTIVITY_STATE) === GUEST_ACTIVITY.HLT) {
         const blocked = await this.block();
@@ -367,7 +368,8 @@ export class Vcpu {
         this.startSlice();
         continue;
       }
-      this.w(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, Math.min(this.sliceEndAt - this.cpu.instructionCount, this.budget())));
+      const slice = Math.min(this.sliceEndAt - this.cpu.instructionCount, this.budget());
+      this.w(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, this.vm.kernelTimers.budget(slice)));
       const result = this.launched ? this.vmx.vmresume() : this.vmx.vmlaunch();
       if (result.kind !== 'exit') {
         // VMfailValid carries the VM-instruction error; VMfailInvalid (no current VMCS) has none.
@@ -476,6 +478,12 @@ export class Vcpu {
         if (r === 'unhandled') return this.internalError(KVM_INTERNAL_ERROR.UNEXPECTED_EXIT_REASON, reason);
         return undefined;
       }
+      case EXIT_REASON.MSR_READ:
+      case EXIT_REASON.MSR_WRITE:
+        // Only MSRs outside the bitmap's two ranges exit here; none of them exist on this
+        // processor, so KVM answers as for any unknown MSR: #GP(0) (kvm_get_msr/kvm_set_msr fail).
+        this.queueException(13, 0);
+        return undefined;
       case EXIT_REASON.TRIPLE_FAULT:
         return this.exitToUser(KVM_EXIT.SHUTDOWN, reason);
       case EXIT_REASON.VMCALL:

@@ -14,6 +14,9 @@ import { createMmu } from './mmu/create.js';
 import { VM_STAT_NAMES, zeroStats, type StatTable, type VmStatName } from './stats.js';
 import { Vcpu } from './vcpu.js';
 import type { VmClock } from './clock.js';
+import { KernelTimers } from './kernel-timers.js';
+import { createInKernelPit } from './pit.js';
+import type { I8254 } from '../../userspace/devices/pit/i8254.js';
 
 export interface VmOptions {
   mmu: 'ept' | 'shadow';
@@ -37,6 +40,10 @@ export class Vm {
   readonly stats: StatTable<VmStatName> = zeroStats(VM_STAT_NAMES);
   readonly mmu: Mmu;
   readonly clock: VmClock;
+  /** hrtimers of in-kernel devices. */
+  readonly kernelTimers: KernelTimers;
+  /** The in-kernel PIT, after createPit2(). */
+  pit: I8254 | undefined;
   /** HPA of the MSR bitmap page (all zeros: no MSR exits). */
   readonly msrBitmap: number;
   private readonly ioeventfds: Ioeventfd[] = [];
@@ -49,6 +56,7 @@ export class Vm {
 
   constructor(readonly hostMem: HostMemory, readonly hostSpace: HostAddressSpace, options: VmOptions) {
     this.clock = options.clock;
+    this.kernelTimers = new KernelTimers(options.clock, () => this.kick());
     this.msrBitmap = hostMem.allocFrame();
     this.mmu = createMmu(options.mmu, this);
     const picDevice: KvmIoDevice = {
@@ -76,7 +84,20 @@ export class Vm {
   createVcpu(id: number): Vcpu {
     const vcpu = new Vcpu(this, id);
     this.vcpus.push(vcpu);
+    if (this.vcpus.length === 1) this.kernelTimers.instructions = () => vcpu.cpu.instructionCount;
     return vcpu;
+  }
+
+  /** KVM_CREATE_PIT2: the i8254 in the kernel (`--pit kernel`). */
+  createPit2(): I8254 {
+    if (this.pit) throw new RangeError('the in-kernel PIT already exists (EEXIST)');
+    this.pit = createInKernelPit(this);
+    return this.pit;
+  }
+
+  /** Release host resources (timers). */
+  destroy(): void {
+    this.kernelTimers.dispose();
   }
 
   /** KVM_GET_DIRTY_LOG: one bit per page, cleared on return. */

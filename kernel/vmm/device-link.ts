@@ -186,33 +186,9 @@ export class DeviceLink {
     await this.call(this.peer.request({ type: 'ping' }));
   }
 
-  /**
-   * What a halted vCPU waits for. Host clock: the next interrupt (kick). Virtual clock: if the
-   * device model has a timer armed, jump the clock to it and let it fire; otherwise wait for
-   * outside input.
-   */
-  haltPolicy(vm: Vm, vcpu: Vcpu): () => Promise<boolean> {
-    return async () => {
-      if (vm.clock.mode === 'virtual' && this.deadline >= 0) {
-        vm.clock.skipTo(this.deadline, vcpu.cpu.instructionCount);
-        await this.sync();
-        return true;
-      }
-      return new Promise<boolean>((resolve) => vm.onKick(() => resolve(true)));
-    };
-  }
-
-  /** Virtual clock: instructions the vCPU may run before the device model's next deadline. */
-  budgetUntilDeadline(vm: Vm, vcpu: Vcpu, max: number): number {
-    if (vm.clock.mode !== 'virtual' || this.deadline < 0) return max;
-    return Math.min(max, vm.clock.instructionsUntil(this.deadline, vcpu.cpu.instructionCount));
-  }
-
-  /** Virtual clock: called between slices; lets a due deadline fire before the vCPU goes on. */
-  async atSliceEnd(vm: Vm, vcpu: Vcpu): Promise<void> {
-    if (vm.clock.mode === 'virtual' && this.deadline >= 0 && vm.clock.nowNs(vcpu.cpu.instructionCount) >= this.deadline) {
-      await this.sync();
-    }
+  /** The device model's next timer deadline on the virtual clock (-1: none). */
+  get nextDeadline(): number {
+    return this.deadline;
   }
 
   private onPosted(m: Posted): void {

@@ -9,6 +9,7 @@ import { EXIT_STATUS } from '../../cli/exit-status.js';
 import { Kvm } from '../kvm/kvm.js';
 import { KVM_EXIT, KVM_EXIT_IO, KVM_EXIT_NAMES } from '../kvm/kvm-run.js';
 import { DEFAULT_SLICE, type Vcpu } from '../kvm/vcpu.js';
+import type { Vm } from '../kvm/vm.js';
 import { VmcsField as F } from '../vmx/vmcs-fields.js';
 import { applyStartState } from './boot-state.js';
 import { DeviceLink } from './device-link.js';
@@ -80,12 +81,9 @@ export async function runVm(o: RunOptions): Promise<number> {
       });
     }
     for (const z of claimed.coalesced) vm.registerCoalescedZone(z.base, z.size, z.space === 'pio');
-    vm.haltPolicy = link.haltPolicy(vm, vcpu);
-    if (o.clock === 'virtual') {
-      link.useVirtualClock(() => vm.clock.nowNs(vcpu.cpu.instructionCount));
-      vcpu.budget = () => link.budgetUntilDeadline(vm, vcpu, DEFAULT_SLICE);
-      vm.sliceEnd = () => link.atSliceEnd(vm, vcpu);
-    }
+    if (o.pit === 'kernel') vm.createPit2();
+    if (o.clock === 'virtual') useVirtualClock(vm, vcpu, link);
+    else vm.haltPolicy = () => new Promise<boolean>((resolve) => vm.onKick(() => resolve(true)));
 
     while (!stop) {
       const run = await vcpu.runOnce();
@@ -141,11 +139,34 @@ export async function runVm(o: RunOptions): Promise<number> {
     }
   } finally {
     await link.close();
+    vm.destroy();
   }
   const final = stop as Stop;
   if (final.message) process.stderr.write(`tskvm: ${final.message}\n`);
   if (o.stats) reportStats(o.stats, vm, link.stats);
   return final.status;
+}
+
+/**
+ * Virtual time: the device model sees the guest's time before every synchronous message; the
+ * vCPU stops exactly at the next device-model or in-kernel timer deadline; a halted vCPU jumps
+ * the clock to that deadline instead of waiting.
+ */
+function useVirtualClock(vm: Vm, vcpu: Vcpu, link: DeviceLink): void {
+  const now = (): number => vm.clock.nowNs(vcpu.cpu.instructionCount);
+  link.useVirtualClock(now);
+  vcpu.budget = () => (link.nextDeadline < 0 ? DEFAULT_SLICE : Math.min(DEFAULT_SLICE, vm.clock.instructionsUntil(link.nextDeadline, vcpu.cpu.instructionCount)));
+  vm.sliceEnd = async () => {
+    if (link.nextDeadline >= 0 && now() >= link.nextDeadline) await link.sync();
+  };
+  vm.haltPolicy = async () => {
+    const candidates = [link.nextDeadline, vm.kernelTimers.next].filter((d) => d >= 0);
+    if (candidates.length === 0) return new Promise<boolean>((resolve) => vm.onKick(() => resolve(true)));
+    vm.clock.skipTo(Math.min(...candidates), vcpu.cpu.instructionCount);
+    vm.kernelTimers.runDue();
+    if (link.nextDeadline >= 0 && now() >= link.nextDeadline) await link.sync();
+    return true;
+  };
 }
 
 function csEip(vcpu: Vcpu): string {
