@@ -21,7 +21,8 @@ CFLAGS=(-m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -
 ASFLAGS=(-m32 -march=i686 -fno-pic -fno-pie -I"$RT")
 LDFLAGS=(-m elf_i386 -T "$RT/link.ld" -n --build-id=none --no-warn-rwx-segments -z noexecstack)
 
-RUNTIME_SRCS=(start.S serial.c printf.c string.c exit.c desc.c isr.S catch.S trap.c test.c pic.c pit.c user.c user-entry.S paging.c timer.c)
+RUNTIME_SRCS=(start.S serial.c printf.c string.c exit.c desc.c isr.S catch.S trap.c test.c pic.c pit.c user.c user-entry.S paging.c timer.c
+              cmdline.c ata.c serial-irq.c virtio.c virtio-blk.c virtio-console.c virtio-rng.c virtio-net.c)
 
 mkdir -p "$OUT" "$OBJ"
 
@@ -60,6 +61,10 @@ MULTIBOOT_GUESTS=(
     "triple-fault triple-fault.c"
     "dev-uart dev-uart.c"
     "dev-pic-pit dev-pic-pit.c"
+    "virtio-rng virtio-rng.c"
+    "virtio-blk virtio-blk.c"
+    "virtio-console virtio-console.c"
+    "virtio-net virtio-net.c"
 )
 
 for entry in "${MULTIBOOT_GUESTS[@]}"; do

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceSpec } from '../protocol/messages.js';
+import { DeviceModelProcess } from './qtest/device-model-process.js';
 import { QtestClient } from './qtest/qtest-client.js';
 
 /** PC ports and values these tests drive (facts.md §5.4; Linux drivers/input/serio/i8042.h). */
@@ -29,6 +30,10 @@ const I8042 = {
   OUTPORT_A20_NO_RESET: 0x02,
   IRQ_KBD: 1,
 } as const;
+
+/** COM1 and its scratch register, for the coalesced-write check. */
+const COM1_BASE = 0x3f8;
+const UART_SCR = 7;
 
 const PC_MISC: DeviceSpec[] = [{ type: 'i8042' }, { type: 'debugExit', port: PORT.DEBUG_EXIT, size: 4 }, { type: 'port80' }];
 
@@ -84,6 +89,47 @@ describe('qtest client', () => {
     client.memwrite(4090, Uint8Array.of(1, 2, 3, 4, 5, 6));
     expect([...client.memread(4092, 4)]).toEqual([3, 4, 5, 6]);
     expect(() => client?.memread(4093, 4)).toThrow(/outside guest RAM/);
+  });
+});
+
+describe('one device-model process, several connections', () => {
+  it('gives each connection its own machine', async () => {
+    const dm = await DeviceModelProcess.start({ once: false });
+    const a = await QtestClient.attach(dm.address, { devices: PC_MISC });
+    const b = await QtestClient.attach(dm.address, { devices: PC_MISC });
+    try {
+      await a.outb(PORT.I8042_STATUS, I8042.CMD_CTL_TEST);
+      expect(a.irq(I8042.IRQ_KBD)).toBe(true);
+      // b's controller has no answer waiting and b saw no interrupt.
+      expect((await b.inb(PORT.I8042_STATUS)) & I8042.STR_OBF).toBe(0);
+      expect(b.irqLog).toEqual([]);
+      await b.outl(PORT.DEBUG_EXIT, 1);
+      expect(b.events).toHaveLength(1);
+      expect(a.events).toEqual([]);
+      expect(await a.inb(PORT.I8042_DATA)).toBe(I8042.CTL_TEST_OK);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+      await dm.kill();
+    }
+  });
+
+  it('a --once device model exits cleanly when its VMM vanishes without shutdown', async () => {
+    const c = await QtestClient.start({ devices: PC_MISC });
+    c.peer.close();
+    expect(await c.process?.waitForExit(10_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('applies a posted coalesced batch before the request that follows it (README §4.3)', async () => {
+    client = await QtestClient.start({ devices: [...PC_MISC, { type: 'serial', base: COM1_BASE, irq: 4, backend: 'null' }] });
+    client.peer.post({
+      type: 'coalesced',
+      writes: [
+        { space: 'pio', addr: COM1_BASE + UART_SCR, size: 1, value: 0x11 },
+        { space: 'pio', addr: COM1_BASE + UART_SCR, size: 1, value: 0x22 },
+      ],
+    });
+    expect(await client.inb(COM1_BASE + UART_SCR)).toBe(0x22);
   });
 });
 

@@ -23,6 +23,8 @@ const CW = {
   READ_BACK_BOTH_CH0: 0xc2,
   READ_BACK_COUNT_CH0: 0xd2,
 } as const;
+/** Control word bit 0: count in BCD (4 decades). */
+const CW_BCD = 0x01;
 const STATUS = { OUT: 0x80, NULL_COUNT: 0x40 } as const;
 const P61 = { GATE2: 0x01, SPEAKER: 0x02, REFRESH: 0x10, OUT2: 0x20 } as const;
 /** Count for 100 Hz (facts.md §5.2: 11932 ≈ 100 Hz). */
@@ -103,6 +105,16 @@ describe('8254 channel 0 and IRQ0', () => {
     expect(client.irqRaises(IRQ0, from)).toBe(1);
     await client.outb(PORT.CONTROL, CW.READ_BACK_STATUS_CH0);
     expect((await client.inb(PORT.CH0)) & STATUS.OUT).toBe(STATUS.OUT);
+  });
+
+  it('counts in BCD when asked: count 0x1000 is one thousand input clocks, read back in BCD', async () => {
+    await client.outb(PORT.CONTROL, CW.CH0_LOHI_MODE2 | CW_BCD);
+    const t0 = client.nowNs;
+    await writeCount(PORT.CH0, 0x1000);
+    expect(client.deadline).toBe(t0 + nsForTicks(1000));
+    await client.clockSet(t0 + nsForTicks(1));
+    await client.outb(PORT.CONTROL, CW.CH0_LATCH);
+    expect(await readCount(PORT.CH0)).toBe(0x0999);
   });
 
   it('latches the count: later reads return the latched value until both bytes are read', async () => {

@@ -75,7 +75,13 @@ interface BlkRequest {
 }
 
 /** Lay out one virtio-blk request (header, data, status) and add it to the ring (§5.2.6). */
-function addBlkRequest(vq: VirtqueueDriver, type: number, sector: number, data: { out?: Uint8Array; inLen?: number; dataAddr?: number }): BlkRequest {
+function addBlkRequest(
+  vq: VirtqueueDriver,
+  type: number,
+  sector: number,
+  data: { out?: Uint8Array; inLen?: number; dataAddr?: number },
+  options: { indirect?: boolean } = {},
+): BlkRequest {
   const header = new Uint8Array(BLK_HEADER);
   const view = new DataView(header.buffer);
   view.setUint32(0, type, true);
@@ -92,7 +98,7 @@ function addBlkRequest(vq: VirtqueueDriver, type: number, sector: number, data: 
     buffers.push({ addr: dataAddr, len: data.inLen, write: true });
   }
   buffers.push({ addr: statusAddr, len: 1, write: true });
-  return { head: vq.addChain(buffers), dataAddr, statusAddr };
+  return { head: vq.addChain(buffers, options), dataAddr, statusAddr };
 }
 
 function pattern(seed: number, len: number): Uint8Array {
@@ -204,6 +210,54 @@ describe('virtio-blk through doorbells', () => {
     expect(vq.takeUsed()).toHaveLength(1);
     expect(ram.u8(id.statusAddr)).toBe(BLK_S.OK);
     expect(Buffer.from(client.memread(id.dataAddr, 20)).toString('latin1').replace(/\0+$/, '')).not.toBe('');
+  });
+});
+
+describe('virtio ring features', () => {
+  it('serves a request laid out in an indirect descriptor table (VIRTIO_F_INDIRECT_DESC)', async () => {
+    const vq = await blk.init(BASIC | bit(F.INDIRECT_DESC), QUEUE_SIZE);
+    const data = pattern(42, 2 * SECTOR);
+    const w = addBlkRequest(vq, BLK_T.OUT, 30, { out: data }, { indirect: true });
+    const r = addBlkRequest(vq, BLK_T.IN, 30, { inLen: 2 * SECTOR }, { indirect: true });
+    blk.kick(0, vq);
+    expect(await blk.interrupt()).toBe(VIRTIO_INT.VRING);
+    expect(vq.takeUsed()).toEqual([
+      { id: w.head, len: 1 },
+      { id: r.head, len: 2 * SECTOR + 1 },
+    ]);
+    expect([...client.memread(r.dataAddr, 2 * SECTOR)]).toEqual([...data]);
+    expect(fileBytes(30, 2 * SECTOR)).toEqual([...data]);
+  });
+
+  it('suppresses the interrupt until used.idx passes used_event, and asks for the next kick with avail_event (VIRTIO_F_EVENT_IDX)', async () => {
+    const vq = await blk.init(BASIC | bit(F.EVENT_IDX), QUEUE_SIZE);
+    addBlkRequest(vq, BLK_T.FLUSH, 0, {});
+    expect(blk.kick(0, vq)).toBe(true);
+    expect(await blk.interrupt()).toBe(VIRTIO_INT.VRING);
+    expect(vq.takeUsed()).toHaveLength(1);
+    // The device wants a kick for the next entry it has not seen.
+    expect(vq.availEvent).toBe(1);
+    vq.setUsedEvent(5); // "interrupt me only after the 6th completion"
+    const from = client.irqLog.length;
+    addBlkRequest(vq, BLK_T.FLUSH, 0, {});
+    expect(blk.kick(0, vq)).toBe(true);
+    const deadline = Date.now() + 10_000;
+    while (vq.usedIdx !== 2 && Date.now() < deadline) {
+      await client.ping();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(vq.usedIdx).toBe(2);
+    await client.ping();
+    expect(client.irqRaises(SLOT0.IRQ, from)).toBe(0);
+    expect(await blk.readl(REG.INTERRUPT_STATUS)).toBe(0);
+  });
+
+  it('ignores (and logs) register accesses that are not 32-bit, without failing the request', async () => {
+    expect(await client.readb(SLOT0.BASE + REG.MAGIC_VALUE)).toBe(0);
+    await client.writew(SLOT0.BASE + REG.STATUS, VIRTIO_STATUS.ACKNOWLEDGE);
+    expect(await blk.status()).toBe(0);
+    expect(client.logs.some((l) => /ignored register access/.test(l.message))).toBe(true);
+    expect(await blk.readl(REG.MAGIC_VALUE)).toBe(MAGIC);
   });
 });
 

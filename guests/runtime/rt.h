@@ -17,5 +17,13 @@
 #include "user.h"
 #include "paging.h"
 #include "timer.h"
+#include "cmdline.h"
+#include "ata.h"
+#include "serial-irq.h"
+#include "virtio.h"
+#include "virtio-blk.h"
+#include "virtio-console.h"
+#include "virtio-rng.h"
+#include "virtio-net.h"
 int main(u32 magic, const struct multiboot_info *info);
 #endif

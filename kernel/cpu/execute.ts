@@ -39,9 +39,11 @@ function sx(v: number, bits: number): number {
 
 // ------------------------------------------------------------------ registers and operands
 
+/** 8-bit register r in ModRM order (AL CL DL BL AH CH DH BH, SDM table 2-1). */
 export function getReg8(c: Cpu, r: number): number {
   return r < 4 ? c.regs[r]! & 0xff : (c.regs[r - 4]! >> 8) & 0xff;
 }
+/** Write 8-bit register r in ModRM order. */
 export function setReg8(c: Cpu, r: number, v: number): void {
   if (r < 4) c.regs[r] = (c.regs[r]! & ~0xff) | (v & 0xff);
   else c.regs[r - 4] = (c.regs[r - 4]! & ~0xff00) | ((v & 0xff) << 8);
@@ -864,14 +866,35 @@ function stringOp(c: Cpu, kind: number, bits: number): void {
     ioHook(c, port, size, kind === Str.ins, true, false);
   }
   const rep = c.rep;
+  // REP MOVS/STOS forward over RAM: whole runs inside a page at once (each element still counts)
+  let fast = false;
   if (rep !== 0) {
     if (strIndex(c, Reg.ECX) === 0) return;
     if (c.emuOps !== null && (kind === Str.ins || kind === Str.outs)) {
       stringIoBulk(c, kind, size, delta, port, src);
       return;
     }
+    fast = (kind === Str.movs || kind === Str.stos) && delta > 0 && !c.dbData && c.emuOps === null;
   }
+  let first = true;
   for (;;) {
+    if (fast) {
+      const r = repChunk(c, kind, size, src, first);
+      if (r < 0) return;
+      if (r > 0) {
+        first = false;
+        continue;
+      }
+    }
+    // every element after the first is one more retired instruction, within the budget
+    if (!first) {
+      if (c.instructionCount >= c.budgetEnd) {
+        c.eip = c.instrStart; // resume the REP on the next run
+        return;
+      }
+      c.instructionCount++;
+    }
+    first = false;
     switch (kind) {
       case Str.movs: {
         const v = c.rdSz(src, strIndex(c, Reg.ESI), bits);
@@ -924,12 +947,65 @@ function stringOp(c: Cpu, kind: number, bits: number): void {
       const zf = c.getZF();
       if (rep === 0xf3 ? zf === 0 : zf === 1) return;
     }
-    if (c.instructionCount >= c.budgetEnd) {
-      c.eip = c.instrStart; // resume the REP on the next run
-      return;
-    }
-    c.instructionCount++;
   }
+}
+
+/** Host address of a linear address for a bulk string access, or -1 when it is not plain RAM. */
+function hostAddr(c: Cpu, lin: number, write: boolean): number {
+  const e = c.tlb[lin >>> 12]!;
+  if ((e & (write ? c.accW : c.accR)) !== 0) return (e & -4096) | (lin & 0xfff);
+  return c.translate(lin, write ? Access.write : Access.read, c.user);
+}
+
+/**
+ * One run of a forward REP MOVS/STOS that stays inside one source and one destination page and
+ * the budget. Returns -1 when the instruction finished or stopped for the budget, 1 after
+ * progress, 0 when the next element must take the element-by-element path.
+ */
+function repChunk(c: Cpu, kind: number, size: number, src: number, first: boolean): number {
+  const allowed = c.budgetEnd - c.instructionCount + (first ? 1 : 0);
+  if (allowed <= 0) {
+    c.eip = c.instrStart; // resume the REP on the next run
+    return -1;
+  }
+  const n = strIndex(c, Reg.ECX);
+  const di = strIndex(c, Reg.EDI);
+  const linD = (c.segBase[SReg.ES]! + di) | 0;
+  let chunk = Math.min(n, allowed, Math.floor((0x1000 - (linD & 0xfff)) / size));
+  if (!c.a32) chunk = Math.min(chunk, Math.floor((0x10000 - di) / size));
+  const movs = kind === Str.movs;
+  let si = 0;
+  let linS = 0;
+  if (movs) {
+    si = strIndex(c, Reg.ESI);
+    linS = (c.segBase[src]! + si) | 0;
+    chunk = Math.min(chunk, Math.floor((0x1000 - (linS & 0xfff)) / size));
+    if (!c.a32) chunk = Math.min(chunk, Math.floor((0x10000 - si) / size));
+  }
+  if (chunk < 2) return 0;
+  const bytes = chunk * size;
+  // segment checks for the whole run, then the translations (either may fault: nothing done yet)
+  if (movs) c.segAddr(src, si, bytes, 1);
+  c.segAddr(SReg.ES, di, bytes, 2);
+  const hs = movs ? hostAddr(c, linS, false) : 0;
+  const hd = hostAddr(c, linD, true);
+  if (hd < 0 || hs < 0) return 0;
+  const u8 = c.mem.u8;
+  if (movs) {
+    if (hd > hs && hd < hs + bytes) return 0; // overlapping forward copy repeats a pattern
+    u8.copyWithin(hd, hs, hs + bytes);
+  } else {
+    const v = c.regs[Reg.EAX]!;
+    if (size === 1) u8.fill(v & 0xff, hd, hd + bytes);
+    else if (size === 2 && (hd & 1) === 0) c.mem.u16.fill(v & 0xffff, hd >> 1, (hd + bytes) >> 1);
+    else if (size === 4 && (hd & 3) === 0) c.mem.i32.fill(v, hd >> 2, (hd + bytes) >> 2);
+    else for (let i = 0; i < bytes; i++) u8[hd + i] = v >> (8 * (i % size));
+  }
+  if (movs) strAdvance(c, Reg.ESI, bytes);
+  strAdvance(c, Reg.EDI, bytes);
+  strAdvance(c, Reg.ECX, -chunk);
+  c.instructionCount += chunk - (first ? 1 : 0);
+  return strIndex(c, Reg.ECX) === 0 ? -1 : 1;
 }
 
 /** REP INS/OUTS under emulate(): one pio call for the elements that fit in the page. */
@@ -2573,10 +2649,7 @@ function exec0f(c: Cpu): void {
       fpu(c);
       return;
     default:
-      if ((op >= 0x50 && op <= 0x7f) || op >= 0xd0) fpu(c);
+      if ((op >= 0x50 && op <= 0x7f) || (op >= 0xd0 && op <= 0xfe)) fpu(c);
       c.ud();
   }
 }
-
-/** Access kinds re-exported for the emulator tests. */
-export const EXEC_ACCESS = Access;

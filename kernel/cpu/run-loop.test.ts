@@ -55,3 +55,37 @@ describe('run loop', () => {
     expect(m.cpu.run(10)).toBe(StopReason.halted);
   });
 });
+
+describe('REP MOVS bulk path', () => {
+  function copyRun(sliced: boolean, esi: number, edi: number, ecx: number) {
+    const m = machine();
+    for (let i = 0; i < 0x4000; i++) m.mem.u8[0x40000 + i] = (i * 13 + 5) & 0xff;
+    const c = m.cpu;
+    c.eip = REP_AT;
+    c.regs[Reg.ESI] = esi;
+    c.regs[Reg.EDI] = edi;
+    c.regs[Reg.ECX] = ecx;
+    let stops = 0;
+    while (c.eip !== STI_AT) {
+      c.run(sliced ? 1 + (stops % 7) : 1_000_000);
+      stops++;
+    }
+    return { mem: Array.from(m.mem.u8.subarray(0x40000, 0x48000)), count: c.instructionCount, regs: Array.from(c.regs), stops };
+  }
+
+  it('gives the same memory, registers and instruction count as element-by-element execution', () => {
+    for (const [esi, edi, n] of [
+      [0x40ffd, 0x44ff0, 5000],
+      [0x40000, 0x40003, 3000], // overlapping forward copy: must repeat the pattern
+      [0x40010, 0x40000, 4096],
+    ] as const) {
+      const bulk = copyRun(false, esi, edi, n);
+      const slow = copyRun(true, esi, edi, n);
+      expect(bulk.stops).toBe(1);
+      expect(bulk.count).toBe(n);
+      expect(slow.count).toBe(n);
+      expect(bulk.regs).toEqual(slow.regs);
+      expect(bulk.mem).toEqual(slow.mem);
+    }
+  });
+});

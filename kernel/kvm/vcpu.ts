@@ -9,6 +9,7 @@ import { EmulationAbort, type AccessKind, type EmulatorOps } from '../cpu/interf
 import { Reg } from '../cpu/cpu.js';
 import { Vmx } from '../vmx/vmx.js';
 import { VmcsField as F } from '../vmx/vmcs-fields.js';
+import { CrAccessType, decodeCrQualification } from '../vmx/exit-qualification.js';
 import { adjustControls, ENTRY_CAPS, EXIT_CAPS, PIN_CAPS, PROC2_CAPS, PROC_CAPS, type ControlCaps } from '../vmx/capabilities.js';
 import { cpuidLookup, supportedCpuid, type CpuidEntry } from './cpuid.js';
 import { createKvmRun, KVM_EXIT, KVM_EXIT_IO, KVM_INTERNAL_ERROR, type KvmRun } from './kvm-run.js';
@@ -17,6 +18,7 @@ import type { Vm } from './vm.js';
 import {
   CPU_BASED,
   EXIT_REASON,
+  EXIT_REASON_NAMES,
   GUEST_ACTIVITY,
   GUEST_INTR_STATE,
   INTR_INFO,
@@ -120,6 +122,8 @@ export class Vcpu {
   cpuid: CpuidEntry[] = supportedCpuid();
   /** Instructions to run before the next slice end; the VMM stops exactly at virtual-clock deadlines. */
   budget: () => number = () => DEFAULT_SLICE;
+  /** When set, every VM exit is described here (`tskvm run --trace`). */
+  trace: ((line: string) => void) | undefined;
   private launched = false;
   /** The current slice: ends at this instruction count or this wall time, whichever comes first. */
   private sliceEndAt = 0;
@@ -294,6 +298,11 @@ export class Vcpu {
     return this.run;
   }
 
+  /** Advance past the exiting instruction (VM_EXIT_INSTRUCTION_LEN). */
+  skip(): void {
+    this.skipInstruction(this.r(F.VM_EXIT_INSTRUCTION_LEN));
+  }
+
   private skipInstruction(len: number): void {
     this.w(F.GUEST_RIP, (this.r(F.GUEST_RIP) + len) >>> 0);
     // KVM's skip_emulated_instruction also ends an STI/MOV-SS shadow.
@@ -368,6 +377,13 @@ export class Vcpu {
         this.startSlice();
         continue;
       }
+      if (this.vm.mmu.emulationRequired(this)) {
+        // emulate_invalid_guest_state: one instruction at a time through the emulator.
+        this.deliverQueuedEventByEmulation();
+        const out = this.emulate();
+        if (out) return out;
+        continue;
+      }
       const slice = Math.min(this.sliceEndAt - this.cpu.instructionCount, this.budget());
       this.w(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, this.vm.kernelTimers.budget(slice)));
       const result = this.launched ? this.vmx.vmresume() : this.vmx.vmlaunch();
@@ -384,7 +400,8 @@ export class Vcpu {
         this.run.failEntry.hardwareEntryFailureReason = reason;
         return this.exitToUser(KVM_EXIT.FAIL_ENTRY, -1);
       }
-      if (process.env['TSKVM_TRACE_EXITS']) process.stderr.write(`exit ${reason} at ${this.r(F.GUEST_RIP).toString(16)} intr=${this.r(F.GUEST_INTERRUPTIBILITY_INFO)} if=${(this.r(F.GUEST_RFLAGS) >> 9) & 1}\n`);
+      if (this.trace) this.traceExit(reason);
+      this.completeInterrupts();
       const out = this.handleExit(reason);
       if (out === 'yield') {
         await this.vm.yieldToHost();
@@ -397,9 +414,44 @@ export class Vcpu {
     }
   }
 
+  /** An event queued for VM entry while the guest runs in the emulator is delivered by it. */
+  private deliverQueuedEventByEmulation(): void {
+    const info = this.r(F.VM_ENTRY_INTR_INFO_FIELD);
+    if (!(info & INTR_INFO.VALID)) return;
+    this.w(F.VM_ENTRY_INTR_INFO_FIELD, 0);
+    this.withGuestView(() => {
+      this.cpu.deliverEvent(info & 0xff, (info >> 8) & 7, this.r(F.VM_ENTRY_EXCEPTION_ERROR_CODE), (info & INTR_INFO.DELIVER_CODE) !== 0, this.r(F.VM_ENTRY_INSTRUCTION_LEN));
+      return true;
+    });
+  }
+
   private startSlice(): void {
     this.sliceEndAt = this.cpu.instructionCount + DEFAULT_SLICE;
     this.sliceEndMs = performance.now() + SLICE_MS;
+  }
+
+  private traceExit(reason: number): void {
+    const hex = (v: number): string => (v >>> 0).toString(16);
+    const idt = this.r(F.IDT_VECTORING_INFO_FIELD);
+    const intr = this.r(F.VM_EXIT_INTR_INFO);
+    this.trace?.(
+      `exit ${EXIT_REASON_NAMES[reason & 0xffff] ?? reason} rip=${hex(this.r(F.GUEST_RIP))} qual=${hex(this.r(F.EXIT_QUALIFICATION))}` +
+        (reason === EXIT_REASON.EXCEPTION_NMI ? ` intr=${hex(intr)} err=${hex(this.r(F.VM_EXIT_INTR_ERROR_CODE))}` : '') +
+        (idt & INTR_INFO.VALID ? ` idt-vectoring=${hex(idt)}` : '') +
+        ` insns=${this.cpu.instructionCount}`,
+    );
+  }
+
+  /**
+   * vmx_complete_interrupts: an event whose delivery was cut short by the exit (IDT-vectoring
+   * information valid, e.g. a #PF on the stack while injecting) is injected again on the next entry.
+   */
+  private completeInterrupts(): void {
+    const idt = this.r(F.IDT_VECTORING_INFO_FIELD);
+    if (!(idt & INTR_INFO.VALID)) return;
+    this.w(F.VM_ENTRY_INTR_INFO_FIELD, (idt & ~(1 << 12)) >>> 0); // bit 12 (NMI unblocking) is reserved on entry
+    if (idt & INTR_INFO.DELIVER_CODE) this.w(F.VM_ENTRY_EXCEPTION_ERROR_CODE, this.r(F.IDT_VECTORING_ERROR_CODE));
+    this.w(F.VM_ENTRY_INSTRUCTION_LEN, this.r(F.VM_EXIT_INSTRUCTION_LEN));
   }
 
   /** kvm_check_and_inject_events for the external-interrupt case (PIC in the kernel). */
@@ -411,7 +463,6 @@ export class Vcpu {
     const shadow = this.r(F.GUEST_INTERRUPTIBILITY_INFO) & (GUEST_INTR_STATE.STI | GUEST_INTR_STATE.MOV_SS);
     if (flags & X86_EFLAGS.IF && !shadow) {
       const vector = pic.acknowledge();
-      if (process.env["TSKVM_TRACE_IRQ"]) process.stderr.write(`inject ${vector} at ${this.r(F.GUEST_RIP).toString(16)} intr=${this.r(F.GUEST_INTERRUPTIBILITY_INFO)}\n`);
       this.w(F.VM_ENTRY_INTR_INFO_FIELD, INTR_INFO.VALID | INTR_INFO.TYPE_EXT_INTR | vector);
       this.stats.irq_injections++;
       if (this.r(F.GUEST_ACTIVITY_STATE) === GUEST_ACTIVITY.HLT) this.w(F.GUEST_ACTIVITY_STATE, GUEST_ACTIVITY.ACTIVE);
@@ -468,10 +519,11 @@ export class Vcpu {
         return undefined;
       case EXIT_REASON.IO_INSTRUCTION:
         return this.handleIo();
+      case EXIT_REASON.CR_ACCESS:
+        return this.handleCrAccess();
       case EXIT_REASON.EPT_VIOLATION:
       case EXIT_REASON.EPT_MISCONFIG:
       case EXIT_REASON.EXCEPTION_NMI:
-      case EXIT_REASON.CR_ACCESS:
       case EXIT_REASON.INVLPG: {
         const r = this.vm.mmu.handleExit(this, reason);
         if (r === 'emulate') return this.emulate();
@@ -510,6 +562,57 @@ export class Vcpu {
     this.run.internal.suberror = suberror;
     this.run.internal.data = [reason, this.r(F.EXIT_QUALIFICATION), this.r(F.GUEST_RIP)];
     return this.exitToUser(KVM_EXIT.INTERNAL_ERROR, reason);
+  }
+
+  /** The CR0/CR4 value the guest sees: host-owned bits come from the read shadow. */
+  guestCr(cr: 0 | 4): number {
+    const [real, mask, shadow] = cr === 0 ? [F.GUEST_CR0, F.CR0_GUEST_HOST_MASK, F.CR0_READ_SHADOW] : [F.GUEST_CR4, F.CR4_GUEST_HOST_MASK, F.CR4_READ_SHADOW];
+    const m = this.r(mask);
+    return ((this.r(real) & ~m) | (this.r(shadow) & m)) >>> 0;
+  }
+
+  private gpr(n: number): number {
+    return n === Reg.ESP ? this.r(F.GUEST_RSP) >>> 0 : this.cpu.regs[n]! >>> 0;
+  }
+  private setGpr(n: number, value: number): void {
+    this.cpu.regs[n] = value;
+    if (n === Reg.ESP) this.w(F.GUEST_RSP, value >>> 0);
+  }
+
+  /** Apply a guest write of CR0/CR4 and tell the MMU when paging bits changed (kvm_set_cr0/4). */
+  private writeGuestCr(cr: 0 | 4, value: number): void {
+    const old = this.guestCr(cr);
+    if (cr === 0) this.setCr0(value);
+    else this.setCr4(value);
+    const paging = cr === 0 ? X86_CR0.PG | X86_CR0.WP | X86_CR0.PE : X86_CR4.PSE | X86_CR4.PGE | (1 << 5);
+    if ((old ^ value) & paging) this.vm.mmu.pagingModeChanged(this);
+  }
+
+  /** handle_cr: MOV to/from CR, CLTS, LMSW that touched a host-owned bit or CR3. */
+  private handleCrAccess(): undefined {
+    const q = decodeCrQualification(this.r(F.EXIT_QUALIFICATION));
+    switch (q.accessType) {
+      case CrAccessType.MOV_TO_CR: {
+        const value = this.gpr(q.gpr);
+        if (q.cr === 0 || q.cr === 4) this.writeGuestCr(q.cr, value);
+        else if (q.cr === 3) this.vm.mmu.setGuestCr3(this, value);
+        break;
+      }
+      case CrAccessType.MOV_FROM_CR:
+        this.setGpr(q.gpr, q.cr === 3 ? this.vm.mmu.guestCr3(this) : 0);
+        break;
+      case CrAccessType.CLTS:
+        this.writeGuestCr(0, this.guestCr(0) & ~(1 << 3));
+        break;
+      case CrAccessType.LMSW: {
+        // LMSW loads MP/EM/TS and can set PE but never clear it.
+        const cr0 = this.guestCr(0);
+        this.writeGuestCr(0, ((cr0 & ~0xe) | (q.lmswSource & 0xf) | (cr0 & 1)) >>> 0);
+        break;
+      }
+    }
+    this.skip();
+    return undefined;
   }
 
   /** Inject a hardware exception on the next entry (kvm_queue_exception). */
@@ -588,13 +691,38 @@ export class Vcpu {
   }
 
   /**
+   * Run `fn` on the processor holding the guest's own view of CR0/CR3/CR4 (with shadow paging
+   * the hardware runs KVM's values), then apply what the instruction changed and put the
+   * hardware values back. Guest state is loaded from and stored to the VMCS around it.
+   */
+  private withGuestView(fn: () => boolean): boolean {
+    this.vmx.syncCpuFromVmcs();
+    const cpu = this.cpu;
+    const mmu = this.vm.mmu;
+    const view = { cr0: this.guestCr(0), cr3: mmu.guestCr3(this), cr4: this.guestCr(4) & ~X86_CR4.VMXE };
+    const hw = { cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4 };
+    cpu.cr0 = view.cr0;
+    cpu.cr3 = view.cr3;
+    cpu.cr4 = view.cr4;
+    const done = fn();
+    const now = { cr0: cpu.cr0 >>> 0, cr3: cpu.cr3 >>> 0, cr4: cpu.cr4 >>> 0 };
+    cpu.cr0 = hw.cr0;
+    cpu.cr3 = hw.cr3;
+    cpu.cr4 = hw.cr4;
+    this.vmx.syncVmcsFromCpu();
+    if (now.cr0 !== view.cr0) this.writeGuestCr(0, now.cr0);
+    if (now.cr4 !== view.cr4) this.writeGuestCr(4, now.cr4);
+    if (now.cr3 !== view.cr3 >>> 0) mmu.setGuestCr3(this, now.cr3);
+    return done;
+  }
+
+  /**
    * x86_emulate_instruction: run the instruction at guest RIP through the core's decoder with
    * guest-physical accesses and port I/O routed through KVM (memslots, in-kernel buses) and,
    * when nothing in the kernel claims them, out to userspace.
    */
   emulate(): KvmRun | undefined {
     this.stats.insn_emulation++;
-    this.vmx.syncCpuFromVmcs();
     let userExit: KvmRun | undefined;
     const vm = this.vm;
     const ops: EmulatorOps = {
@@ -659,9 +787,8 @@ export class Vcpu {
         userExit = this.exitToUser(KVM_EXIT.IO, EXIT_REASON.IO_INSTRUCTION);
       },
     };
-    const completed = this.cpu.emulate(ops);
+    const completed = this.withGuestView(() => this.cpu.emulate(ops));
     if (completed) {
-      this.vmx.syncVmcsFromCpu();
       if (userExit) this.pending = { kind: 'none' };
       return userExit;
     }

@@ -171,7 +171,10 @@ export class Vm {
     const gfn = Math.floor(gpa / PAGE_SIZE);
     const slot = this.memslots.find(gfn);
     if (!slot || (access === Access.write && slot.readOnly)) return MMIO;
-    if (access === Access.write) this.memslots.markDirty(gpa);
+    if (access === Access.write) {
+      this.memslots.markDirty(gpa);
+      this.mmu.guestWrote(gpa);
+    }
     return this.hostSpace.hvaToHpa(slot.gfnToHva(gfn) + (gpa % PAGE_SIZE));
   }
 }

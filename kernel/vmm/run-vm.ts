@@ -52,6 +52,7 @@ export async function runVm(o: RunOptions): Promise<number> {
     if (s.memSize > s.data.length) ram.zero(s.gpa + s.data.length, s.memSize - s.data.length);
   }
   const vcpu = vm.createVcpu(0);
+  if (o.trace) vcpu.trace = (line) => process.stderr.write(`tskvm: vcpu0 ${line}\n`);
   applyStartState(vcpu, ram, { ...image.start, regs: { ...image.start.regs, ...o.regs } });
 
   let stop: Stop | undefined;

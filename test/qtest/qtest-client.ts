@@ -152,7 +152,13 @@ export class QtestClient {
     const early: Posted[] = [];
     peer.onPosted((m) => (client ? client.onPosted(m) : void early.push(m)));
     peer.onRequest((r) => QtestClient.serveDma(memory, r, client?.dma));
-    const configuration = await peer.request({ type: 'configure', clock: options.clock ?? 'virtual', devices: options.devices });
+    let configuration: ConfigureReply;
+    try {
+      configuration = await peer.request({ type: 'configure', clock: options.clock ?? 'virtual', devices: options.devices });
+    } catch (e) {
+      peer.close(); // a machine that could not be built: this connection has nothing left to do
+      throw e;
+    }
     client = new QtestClient(peer, configuration, memory, dm, timeoutMs);
     for (const m of early) client.onPosted(m);
     return client;

@@ -47,6 +47,9 @@ export const VIRTIO_STATUS = {
   FAILED: 128,
 } as const;
 
+/** VIRTIO_F_EVENT_IDX (§6): used_event / avail_event notification suppression. */
+export const VIRTIO_F_EVENT_IDX = 29;
+
 /** InterruptStatus bits (§4.2.2). */
 export const VIRTIO_INT = { VRING: 1, CONFIG: 2 } as const;
 
@@ -138,10 +141,13 @@ export class QtestVirtioDevice {
     await this.writel(VIRTIO_MMIO_REG.QUEUE_READY, 1);
   }
 
-  /** Whole initialisation with queue 0 of `size` entries; throws if the device refuses. */
+  /**
+   * Whole initialisation with queue 0 of `size` entries (suppressing notifications with
+   * used_event/avail_event when `features` has VIRTIO_F_EVENT_IDX); throws if the device refuses.
+   */
   async init(features: bigint, size: number): Promise<VirtqueueDriver> {
     if (!(await this.negotiate(features))) throw new Error('device refused FEATURES_OK');
-    const vq = await this.setupQueue(0, size, false);
+    const vq = await this.setupQueue(0, size, (features & (1n << BigInt(VIRTIO_F_EVENT_IDX))) !== 0n);
     await this.addStatus(VIRTIO_STATUS.DRIVER_OK);
     return vq;
   }

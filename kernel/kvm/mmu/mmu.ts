@@ -21,8 +21,14 @@ export interface Mmu {
   hardwareCr4(guest: number): number;
   guestCr3(vcpu: Vcpu): number;
   setGuestCr3(vcpu: Vcpu, value: number): void;
-  /** EPT violation/misconfig, #PF, CR access, INVLPG exits. */
+  /** EPT violation/misconfig, #PF and INVLPG exits. */
   handleExit(vcpu: Vcpu, reason: number): MmuExitResult;
+  /** CR0.PG/WP/PE or CR4.PSE/PGE/PAE changed (kvm_mmu_reset_context). */
+  pagingModeChanged(vcpu: Vcpu): void;
+  /** Must the vCPU run through the emulator (guest state the hardware cannot run)? */
+  emulationRequired(vcpu: Vcpu): boolean;
+  /** The emulator is about to write guest RAM at `gpa` (shadow page tables must follow). */
+  guestWrote(gpa: number): void;
   /** Drop every translation of a slot (deleted or moved). */
   zapSlot(slot: Memslot): void;
   /** Memslot generation changed: stale MMIO entries must miss. */

@@ -55,6 +55,14 @@ export class TdpMmu implements Mmu {
     vcpu.vmcsWrite(F.GUEST_CR3, value >>> 0);
   }
 
+  pagingModeChanged(): void {
+    // The hardware walks the guest's own tables under EPT: nothing of ours depends on them.
+  }
+  emulationRequired(): boolean {
+    return false; // unrestricted guest runs real mode in hardware
+  }
+  guestWrote(): void {}
+
   /** Walk down to the PT entry for `gfn`, allocating tables on the way. Returns its HPA. */
   private leafEntry(gfn: number): number {
     const mem = this.vm.hostMem;
