@@ -33,6 +33,8 @@ const CMD = {
   READ_SECTORS_EXT: 0x24,
   WRITE_SECTORS: 0x30,
   WRITE_SECTORS_EXT: 0x34,
+  READ_MULTIPLE: 0xc4,
+  SET_MULTIPLE_MODE: 0xc6,
   READ_DMA: 0xc8,
   FLUSH_CACHE: 0xe7,
   IDENTIFY: 0xec,
@@ -199,6 +201,30 @@ describe('ATA PIO disk', () => {
     expect(await client.inb(PORT.NSECT)).toBe(0);
     await client.outb(PORT.ALTSTATUS_DEVCTL, 0);
     expect(await client.inb(PORT.LBAL)).toBe(DISK_SECTORS - 1);
+  });
+
+  it('moves blocks of SET MULTIPLE MODE sectors per interrupt with READ MULTIPLE, and 32-bit data accesses', async () => {
+    await client.outb(PORT.NSECT, 4);
+    await client.outb(PORT.DEVICE, DEVICE.OBSOLETE | DEVICE.LBA);
+    await client.outb(PORT.STATUS_COMMAND, CMD.SET_MULTIPLE_MODE);
+    expect(await status()).toBe(READY);
+    const from = client.irqLog.length;
+    await command28(CMD.READ_MULTIPLE, 8, 8);
+    for (let block = 0; block < 2; block++) {
+      expect(await status()).toBe(READY | STATUS.DRQ);
+      // REP INSD: 4 sectors as 512 dwords in one message.
+      const dwords = await client.pioRead(PORT.DATA, 4, (4 * SECTOR) / 4);
+      const bytes = dwords.flatMap((d) => [d & 0xff, (d >>> 8) & 0xff, (d >>> 16) & 0xff, d >>> 24]);
+      const first = (8 + 4 * block) * SECTOR;
+      expect(bytes).toEqual(Array.from({ length: 4 * SECTOR }, (_, i) => original(first + i)));
+    }
+    expect(await status()).toBe(READY);
+    expect(client.irqRaises(IRQ14, from)).toBe(2);
+    // A block count that is not a power of two is refused.
+    await client.outb(PORT.NSECT, 3);
+    await client.outb(PORT.STATUS_COMMAND, CMD.SET_MULTIPLE_MODE);
+    expect(await status()).toBe(STATUS.DRDY | STATUS.ERR);
+    expect(await client.inb(PORT.ERROR_FEATURE)).toBe(ERROR.ABRT);
   });
 
   it('aborts an unsupported command with ERR/ABRT and IRQ14, and keeps working', async () => {

@@ -24,6 +24,10 @@ const LCR = { WORD_8: 0x03, DLAB: 0x80 } as const;
 const MCR = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08, LOOP: 0x10 } as const;
 const LSR = { DR: 0x01, OE: 0x02, BI: 0x10, THRE: 0x20, TEMT: 0x40 } as const;
 const MSR = { DCTS: 0x01, DDSR: 0x02, TERI: 0x04, DDCD: 0x08, CTS: 0x10, DSR: 0x20, RI: 0x40, DCD: 0x80 } as const;
+/** LCR bit 6: hold the line in break. */
+const LCR_SET_BREAK = 0x40;
+/** LSR bit 7: an error character (parity, framing, break) is somewhere in the RX FIFO. */
+const LSR_FIFO_ERROR = 0x80;
 /** The RX FIFO holds 16 characters. */
 const FIFO_SIZE = 16;
 /** 1.8432 MHz / 16: the rate at divisor 1. */
@@ -201,6 +205,22 @@ describe('loopback and modem lines', () => {
     expect((await client.inb(reg(REG.LSR))) & (LSR.OE | LSR.DR)).toBe(LSR.OE | LSR.DR);
     expect(await client.inb(reg(REG.RBR))).toBe(0x22);
     expect((await client.inb(reg(REG.LSR))) & (LSR.OE | LSR.DR)).toBe(0);
+  });
+
+  it('receives the break of a loopback transmitter as a NUL with BI, and LSR bit 7 flags it in FIFO mode', async () => {
+    await withNullBackend();
+    await client.outb(reg(REG.FCR), FCR.ENABLE);
+    await client.outb(reg(REG.MCR), MCR.LOOP | MCR.OUT2);
+    await client.outb(reg(REG.IER), IER.RLSI);
+    await client.outb(reg(REG.LCR), LCR.WORD_8 | LCR_SET_BREAK);
+    expect(client.irq(COM1.IRQ)).toBe(true);
+    expect(await client.inb(reg(REG.IIR))).toBe(IIR.FIFO | IIR.RLSI);
+    expect(await client.inb(reg(REG.LSR))).toBe(LSR.DR | LSR.BI | LSR.THRE | LSR.TEMT | LSR_FIFO_ERROR);
+    // BI is cleared by that read; bit 7 stays while the error byte is in the FIFO.
+    expect(await client.inb(reg(REG.LSR))).toBe(LSR.DR | LSR.THRE | LSR.TEMT | LSR_FIFO_ERROR);
+    expect(client.irq(COM1.IRQ)).toBe(false);
+    expect(await client.inb(reg(REG.RBR))).toBe(0);
+    expect(await client.inb(reg(REG.LSR))).toBe(LSR.THRE | LSR.TEMT);
   });
 
   it('reports sources in priority order: line status, received data, THRE, modem status', async () => {

@@ -8,6 +8,8 @@ import { EXIT_REASON_NAMES } from '../kvm/vmx-consts.js';
 
 export interface StatsJson {
   vm: Record<string, number>;
+  /** The VMM process's memory: resident set, and host-physical frames in use (RAM + tables). */
+  memory: { rssBytes: number; hostFramesBytes: number; guestRamResidentBytes: number };
   vcpus: Array<{ id: number; stats: Record<string, number>; exitReasons: Record<string, { inKernel: number; userspace: number }> }>;
   deviceModel: Record<string, number>;
 }
@@ -15,6 +17,11 @@ export interface StatsJson {
 export function collectStats(vm: Vm, link: Record<string, number>): StatsJson {
   return {
     vm: { ...vm.stats },
+    memory: {
+      rssBytes: process.memoryUsage().rss,
+      hostFramesBytes: vm.hostMem.framesInUse * 4096,
+      guestRamResidentBytes: vm.hostSpace.residentPages * 4096,
+    },
     vcpus: vm.vcpus.map((v) => {
       const exitReasons: Record<string, { inKernel: number; userspace: number }> = {};
       for (let r = 0; r < v.exitCounts.inKernel.length; r++) {
@@ -40,6 +47,8 @@ export function formatStats(s: StatsJson): string {
   }
   lines.push('vm statistics:');
   for (const [name, value] of Object.entries(s.vm)) if (value) lines.push(`  ${name.padEnd(22)} ${String(value).padStart(12)}`);
+  lines.push('memory:');
+  for (const [name, value] of Object.entries(s.memory)) lines.push(`  ${name.padEnd(22)} ${String(Math.round(value / 1024)).padStart(9)} KiB`);
   lines.push('device model link:');
   for (const [name, value] of Object.entries(s.deviceModel)) lines.push(`  ${name.padEnd(22)} ${String(value).padStart(12)}`);
   return lines.join('\n') + '\n';
