@@ -22,7 +22,7 @@ ASFLAGS=(-m32 -march=i686 -fno-pic -fno-pie -I"$RT")
 LDFLAGS=(-m elf_i386 -T "$RT/link.ld" -n --build-id=none --no-warn-rwx-segments -z noexecstack)
 
 RUNTIME_SRCS=(start.S serial.c printf.c string.c exit.c desc.c isr.S catch.S trap.c test.c pic.c pit.c user.c user-entry.S paging.c timer.c
-              cmdline.c ata.c serial-irq.c virtio.c virtio-blk.c virtio-console.c virtio-rng.c virtio-net.c)
+              cmdline.c ata.c serial-irq.c virtio.c virtio-blk.c virtio-console.c virtio-rng.c virtio-net.c bench.c)
 
 mkdir -p "$OUT" "$OBJ"
 
@@ -61,6 +61,20 @@ MULTIBOOT_GUESTS=(
     "triple-fault triple-fault.c"
     "dev-uart dev-uart.c"
     "dev-pic-pit dev-pic-pit.c"
+    "dev-ata dev-ata.c"
+    "dev-timer dev-timer.c"
+    "dev-misprogram dev-misprogram.c"
+    "spin spin.c"
+    "bench-compute bench-compute.c"
+    "bench-cpuid bench-cpuid.c"
+    "bench-pio bench-pio.c"
+    "bench-mmio bench-mmio.c"
+    "bench-doorbell bench-doorbell.c"
+    "bench-console bench-console.c"
+    "bench-disk bench-disk.c"
+    "bench-paging bench-paging.c"
+    "bench-timer bench-timer.c"
+    "demo demo.c"
     "virtio-rng virtio-rng.c"
     "virtio-blk virtio-blk.c"
     "virtio-console virtio-console.c"

@@ -23,6 +23,11 @@ export const TRANSCRIPT_SOURCES = {
   QEMU: 'qemu',
   /** Written by hand from the SDM, because QEMU cannot run the image or deviates (README.md). */
   HAND: 'hand',
+  /**
+   * No reference transcript: virtio-mmio guests (QEMU's PC machine has no virtio-mmio bus; they are
+   * self-checking, all PASS expected), benchmarks and the demo (host-dependent lines), spin (never ends).
+   */
+  NONE: 'none',
 } as const;
 
 export type TranscriptSource = (typeof TRANSCRIPT_SOURCES)[keyof typeof TRANSCRIPT_SOURCES];
@@ -44,11 +49,50 @@ export const GUEST_DEVICES = {
   PIT: 'pit',
   /** The MC146818 RTC at 0x70/0x71 with its periodic interrupt on IRQ8. */
   RTC: 'rtc',
+  /** ATA primary channel 0x1F0-0x1F7/0x3F6, IRQ14, with a master disk (`--disk FILE,if=ide`). */
+  ATA: 'ata',
+  /** virtio-mmio block device (`--disk FILE,if=virtio`), announced on the command line. */
+  VIRTIO_BLK: 'virtio-blk',
+  /** virtio-mmio console (`--console virtio[,BACKEND]`). */
+  VIRTIO_CONSOLE: 'virtio-console',
+  /** virtio-mmio entropy device (`--rng virtio`). */
+  VIRTIO_RNG: 'virtio-rng',
+  /** virtio-mmio network device (`--net hub:ws://HOST:PORT|loopback`). */
+  VIRTIO_NET: 'virtio-net',
 } as const;
 
 export type GuestDevice = (typeof GUEST_DEVICES)[keyof typeof GUEST_DEVICES];
 
+/** Interface of a disk a guest needs (tskvm `--disk FILE,if=...`; QEMU `-drive ...,if=ide,index=0`). */
+export type GuestDiskInterface = 'ide' | 'virtio';
+
+/** A disk a guest needs: a fresh file of exactly `bytes` zero bytes on the given interface. */
+export interface GuestDisk {
+  readonly if: GuestDiskInterface;
+  readonly bytes: number;
+}
+
+/** How to start a guest on tskvm beyond `run --kernel IMAGE` (devices, command line, clock). */
+export interface GuestRunArgs {
+  /** Multiboot command-line text (`--append`), before the virtio_mmio.device= entries tskvm adds. */
+  readonly append?: string;
+  /** Disks in `--disk` order. */
+  readonly disks?: readonly GuestDisk[];
+  /** `--console virtio` (stdio unless the caller picks a backend). */
+  readonly console?: boolean;
+  /** `--rng virtio`. */
+  readonly rng?: boolean;
+  /** `--net`: 'hub' needs a running `tskvm hub` and a second instance (virtio-net guest). */
+  readonly net?: 'hub' | 'loopback';
+  /** `--clock virtual`: output and exit counts are deterministic. */
+  readonly virtualClock?: boolean;
+}
+
 const D = GUEST_DEVICES;
+const MIB = 1024 * 1024;
+/** The ATA guests' disk: 2048 sectors (their IDENTIFY checks this exact size). */
+const ATA_DISK_1MIB: GuestDisk = { if: 'ide', bytes: MIB };
+
 /** What every multiboot guest uses. */
 const BASIC: readonly GuestDevice[] = [D.COM1_OUTPUT, D.DEBUG_EXIT];
 
@@ -69,8 +113,27 @@ export interface GuestSpec {
    * "Exit status"): QEMU -no-reboot exits 0 after a triple fault, tskvm exits 3.
    */
   readonly tskvmStatus?: number;
+  /** Devices and arguments to start it with on tskvm (absent: `run --kernel IMAGE` alone). */
+  readonly run?: GuestRunArgs;
+  /** Benchmark guests: prints one result line and exits 0; parameters come from `--append`. */
+  readonly benchmark?: boolean;
   /** What the guest exercises. */
   readonly covers: string;
+}
+
+/** A benchmark guest: one result line `<name> <params> tsc=0x<cycles> <result>`, exit 0 (status 1). */
+function bench(image: string, devices: readonly GuestDevice[], covers: string, run?: GuestRunArgs) {
+  return {
+    image,
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: false,
+    transcript: TRANSCRIPT_SOURCES.NONE,
+    needs: [...BASIC, ...devices],
+    tskvmStatus: 1,
+    benchmark: true,
+    covers,
+    ...(run ? { run } : {}),
+  } as const;
 }
 
 /** Every guest in guests/images, by name (the image's base name). */
@@ -199,6 +262,99 @@ export const GUESTS = {
     tskvmStatus: 3,
     covers: 'a triple fault ends the VM (QEMU -no-reboot exits 0; tskvm exits 3)',
   },
+  'dev-ata': {
+    image: 'dev-ata.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.QEMU,
+    needs: [...BASIC, D.PIC, D.ATA],
+    run: { disks: [ATA_DISK_1MIB] },
+    covers: 'ATA PIO: IDENTIFY (2048 sectors, LBA48), WRITE/READ SECTORS with IRQ14 (one per sector) and polled with nIEN, FLUSH CACHE, READ/WRITE SECTORS EXT, unknown command → ERR+ABRT, read past the end → ERR+IDNF (or ABRT). Needs a fresh all-zero 1 MiB disk.',
+  },
+  'dev-timer': {
+    image: 'dev-timer.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.QEMU,
+    needs: [...BASIC, D.PIC, D.PIT, D.RTC],
+    covers: 'PIT 100 Hz IRQ0 counted with HLT (ticks=, default 20), channel 0 latches after a tick, RTC 1024 Hz IRQ8 counted over 10 PIT ticks; `--append raw=1` adds the raw counts (byte-identical across runs with --clock virtual)',
+  },
+  'dev-misprogram': {
+    image: 'dev-misprogram.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.HAND,
+    needs: [...BASIC, D.UART, D.PIC, D.PIT, D.RTC, D.ATA],
+    run: { disks: [ATA_DISK_1MIB] },
+    covers: 'wrong programming: unknown ATA command (ABRT), ATA write past the end (IDNF/ABRT), UART divisor 0 then restored, PIT mode 7 (= mode 3, periodic), unmapped ports 0x2F8/0x9998/0x9999 read all ones at 8/16/32 bits and ignore writes. Hand-written transcript: QEMU treats PIT mode 7 as one-shot. Needs a 1 MiB disk.',
+  },
+  spin: {
+    image: 'spin.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: false,
+    transcript: TRANSCRIPT_SOURCES.NONE,
+    needs: [D.COM1_OUTPUT],
+    covers: 'prints `spinning` then loops forever with IF=0 (never exits): for kill/timeout tests',
+  },
+  'virtio-blk': {
+    image: 'virtio-blk.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.NONE,
+    needs: [...BASIC, D.PIC, D.VIRTIO_BLK],
+    run: { disks: [{ if: 'virtio', bytes: MIB }] },
+    tskvmStatus: 1,
+    covers: 'virtio-blk: capacity, GET_ID, OUT requests with 1, 4 and 3 data descriptors and one INDIRECT table (EVENT_IDX and INDIRECT_DESC negotiated), FLUSH, IN read-back, IN past the end → IOERR, interrupts (irq=0 on --append polls). Prints `wrote 24 sectors`: sectors 1-24 then hold VIRTIO_BLK_GUEST_PATTERN.',
+  },
+  'virtio-console': {
+    image: 'virtio-console.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.NONE,
+    needs: [...BASIC, D.PIC, D.VIRTIO_CONSOLE],
+    run: { console: true },
+    tskvmStatus: 1,
+    covers: 'virtio-console port 0: writes `virtio-console ready\n`, then echoes every received byte until it has read a line `quit` (LF or CR), then DONE; PASS lines on COM1',
+  },
+  'virtio-rng': {
+    image: 'virtio-rng.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.NONE,
+    needs: [...BASIC, D.PIC, D.VIRTIO_RNG],
+    run: { rng: true },
+    tskvmStatus: 1,
+    covers: 'virtio-rng: two 64-byte requests, each not all zero, different from each other',
+  },
+  'virtio-net': {
+    image: 'virtio-net.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.NONE,
+    needs: [...BASIC, D.PIC, D.PIT, D.VIRTIO_NET],
+    run: { net: 'hub' },
+    tskvmStatus: 1,
+    covers: 'virtio-net: two instances on one hub, `--append role=ping` and `role=pong`; broadcast frames with ethertype 0x88B5 and payload `ping N`/`pong N`, 3 exchanges (ping resends every 0.5 s until answered), MAC from config',
+  },
+  'bench-compute': bench('bench-compute.elf', [], 'integer compute: sieve + CRC-32 + 16x16 matrix product per iteration; `iters=` (default 300, ~100 M instructions); prints a checksum'),
+  'bench-cpuid': bench('bench-cpuid.elf', [], '`n=` (default 100000) CPUID executions: one VM exit each'),
+  'bench-pio': bench('bench-pio.elf', [D.UART], '`n=` (default 100000) reads of the UART scratch register: port-I/O round trips to the device model'),
+  'bench-mmio': bench('bench-mmio.elf', [D.VIRTIO_RNG], '`n=` (default 100000) reads of virtio-mmio MagicValue of the first announced device (any virtio device; e.g. --rng virtio)', { rng: true }),
+  'bench-doorbell': bench('bench-doorbell.elf', [D.VIRTIO_RNG], '`n=` (default 100000) QueueNotify writes to a ready queue 0 of the first announced virtio device, no buffers', { rng: true }),
+  'bench-console': bench('bench-console.elf', [D.UART, D.PIC], '`bytes=` (default 65536) of output through the 16550 THRE-interrupt ring (`dev=uart`) or virtio-console (`dev=virtio`, also needs --console virtio)'),
+  'bench-disk': bench('bench-disk.elf', [D.PIC, D.ATA], '`dev=ata|virtio`, `bs=4096|65536`, `total=` (default 1 MiB): sequential write then read-and-check from sector 0; the disk must hold `total` bytes (dev=virtio: --disk FILE,if=virtio)', { disks: [ATA_DISK_1MIB] }),
+  'bench-paging': bench('bench-paging.elf', [], '`iters=` (default 200): map 64 pages, touch, INVLPG half, reload CR3, touch the rest through two mappings, unmap'),
+  'bench-timer': bench('bench-timer.elf', [D.PIC, D.PIT], '`ticks=` (default 1000) PIT interrupts at 1 kHz, HLT between'),
+  demo: {
+    image: 'demo.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: false,
+    transcript: TRANSCRIPT_SOURCES.NONE,
+    needs: [...BASIC, D.PIC, D.PIT, D.ATA, D.VIRTIO_BLK, D.VIRTIO_CONSOLE],
+    run: { disks: [ATA_DISK_1MIB, { if: 'virtio', bytes: MIB }], console: true },
+    tskvmStatus: 1,
+    covers: 'the demo: banner, 5 PIT ticks, sector 1 written/read/restored on the ATA and the virtio-blk disk, a line on virtio-console, exit 0 (a missing device is reported and skipped)',
+  },
 } as const satisfies Record<string, GuestSpec>;
 
 export type GuestName = keyof typeof GUESTS;
@@ -212,6 +368,8 @@ export const GUEST_ERROR_CODES = {
   MISSING_FILE: 'MISSING_FILE',
   /** An expected .status file does not hold a decimal exit status. */
   BAD_STATUS: 'BAD_STATUS',
+  /** tskvmRunArgs() was not given a disk path or hub URL the guest needs. */
+  MISSING_ARGUMENT: 'MISSING_ARGUMENT',
 } as const;
 
 export type GuestErrorCode = (typeof GUEST_ERROR_CODES)[keyof typeof GUEST_ERROR_CODES];
@@ -281,4 +439,43 @@ export function readExpected(name: GuestName, dir: string = GUESTS_DIR): Expecte
   const statusText = readRequired(`${base}.status`).toString('utf8').trim();
   if (!/^[0-9]+$/.test(statusText)) throw new GuestError(GUEST_ERROR_CODES.BAD_STATUS, `${base}.status holds ${JSON.stringify(statusText)}, not an exit status`);
   return { output, status: Number(statusText) };
+}
+
+/**
+ * What the virtio-blk guest leaves on its disk after printing `wrote 24 sectors`: byte `offset`
+ * (0-511) of sector `sector` (1-24) is (sector · 31 + offset) mod 256; other sectors are untouched.
+ */
+export const VIRTIO_BLK_GUEST_PATTERN = {
+  FIRST_SECTOR: 1,
+  SECTORS: 24,
+  SECTOR_BYTES: 512,
+  byte: (sector: number, offset: number): number => (sector * 31 + offset) & 0xff,
+} as const;
+
+/**
+ * The `tskvm run` arguments after `--kernel IMAGE` for a guest's `run` spec. disks: one file path
+ * per `run.disks` entry (the caller creates them with the given sizes); hub: the hub URL for
+ * `net: 'hub'`; append: replaces the default command line. Throws GuestError MISSING_ARGUMENT
+ * when a disk path or the hub URL the guest needs is not given.
+ */
+export function tskvmRunArgs(name: GuestName, files: { readonly disks?: readonly string[]; readonly hub?: string; readonly append?: string } = {}): string[] {
+  const spec: GuestSpec = GUESTS[name];
+  const run = spec.run ?? {};
+  const args: string[] = [];
+  const append = files.append ?? run.append;
+  if (append !== undefined) args.push('--append', append);
+  (run.disks ?? []).forEach((disk, i) => {
+    const path = files.disks?.[i];
+    if (path === undefined) throw new GuestError(GUEST_ERROR_CODES.MISSING_ARGUMENT, `${name} needs disk ${i} (${disk.bytes} bytes, if=${disk.if})`);
+    args.push('--disk', `${path},if=${disk.if}`);
+  });
+  if (run.console) args.push('--console', 'virtio');
+  if (run.rng) args.push('--rng', 'virtio');
+  if (run.net === 'loopback') args.push('--net', 'loopback');
+  if (run.net === 'hub') {
+    if (files.hub === undefined) throw new GuestError(GUEST_ERROR_CODES.MISSING_ARGUMENT, `${name} needs a hub URL`);
+    args.push('--net', `hub:${files.hub}`);
+  }
+  if (run.virtualClock) args.push('--clock', 'virtual');
+  return args;
 }

@@ -4,13 +4,18 @@
  * by register — i8042 (Linux i8042.c probe sequence, 0xFE reset), isa-debug-exit (QEMU
  * debugexit.c status), port 0x80.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceSpec } from '../protocol/messages.js';
 import { DeviceModelProcess } from './qtest/device-model-process.js';
 import { QtestClient } from './qtest/qtest-client.js';
 
 /** PC ports and values these tests drive (facts.md §5.4; Linux drivers/input/serio/i8042.h). */
-const PORT = { I8042_DATA: 0x60, I8042_STATUS: 0x64, DEBUG_EXIT: 0xf4, POST: 0x80, UNCLAIMED: 0x0510 } as const;
+const PORT = { I8042_DATA: 0x60, I8042_STATUS: 0x64, DEBUG_EXIT: 0xf4, POST: 0x80, DEBUGCON: 0xe9, UNCLAIMED: 0x0510 } as const;
+/** What reading the debugcon port returns, so a guest can detect it (QEMU hw/char/debugcon.c). */
+const DEBUGCON_READBACK = 0xe9;
 const I8042 = {
   STR_OBF: 0x01,
   STR_SYSFLAG: 0x04,
@@ -181,7 +186,7 @@ describe('i8042 keyboard controller', () => {
   });
 });
 
-describe('isa-debug-exit and port 0x80', () => {
+describe('isa-debug-exit, isa-debugcon and port 0x80', () => {
   it('a write of v posts event exit with status (v << 1) | 1', async () => {
     client = await QtestClient.start({ devices: PC_MISC });
     expect(await client.inl(PORT.DEBUG_EXIT)).toBe(0);
@@ -193,6 +198,21 @@ describe('isa-debug-exit and port 0x80', () => {
     // A 32-bit value: the status is computed modulo 2^32, as an unsigned int.
     await client.outl(PORT.DEBUG_EXIT, 0x8000_0001);
     expect(client.events[2]).toEqual({ type: 'event', kind: 'exit', code: 3 });
+  });
+
+  it('isa-debugcon sends every byte written to its backend and reads back 0xE9', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tskvm-qtest-debugcon-'));
+    try {
+      const path = join(dir, 'e9.log');
+      client = await QtestClient.start({ devices: [{ type: 'debugcon', port: PORT.DEBUGCON, backend: `file:${path}` }] });
+      expect(await client.inb(PORT.DEBUGCON)).toBe(DEBUGCON_READBACK);
+      await client.pioWrite(PORT.DEBUGCON, 1, [...Buffer.from('ok\n')]);
+      await client.outb(PORT.DEBUGCON, 0x00);
+      await client.shutdown();
+      expect([...readFileSync(path)]).toEqual([...Buffer.from('ok\n'), 0x00]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('port 0x80 swallows POST codes and reads all ones', async () => {

@@ -18,6 +18,8 @@ const COM1 = { BASE: 0x3f8, IRQ: 4, SCR: 7 } as const;
 const MACHINE: DeviceSpec[] = [{ type: 'serial', base: COM1.BASE, irq: COM1.IRQ, backend: 'null' }];
 /** 0xC1 is the one byte msgpack never uses. */
 const MSGPACK_NEVER_USED = 0xc1;
+/** README §3.1: a device model closes a connection without hello after 10 s. */
+const HELLO_TIMEOUT_MS = 10_000;
 /** ws close statuses (RFC 6455 §7.4.1). */
 const WS_CLOSE = { POLICY_VIOLATION: 1008, MESSAGE_TOO_BIG: 1009 } as const;
 
@@ -168,6 +170,20 @@ describe.each(['unix', 'ws'] as const)('a device model listening on %s', (listen
       expect(Date.now() - t0).toBeLessThan(5_000);
       await stillServing();
     });
+
+    it('closes a connection that sends no hello within 10 s (HANDSHAKE)', async () => {
+      const c = await RawConnection.open(dm.address);
+      try {
+        const t0 = Date.now();
+        const abort = await c.waitForFrame((f) => f['type'] === 'abort', HELLO_TIMEOUT_MS + 5_000);
+        expect(abort['code']).toBe('HANDSHAKE');
+        await c.waitForClose();
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(HELLO_TIMEOUT_MS - 1_000);
+      } finally {
+        c.destroy();
+      }
+      await stillServing();
+    }, 30_000);
 
     it('refuses a zero-length frame (MALFORMED)', async () => {
       await refused(dm, 'MALFORMED', (c) => c.sendBytes([0, 0, 0, 0]));

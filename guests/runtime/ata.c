@@ -38,6 +38,7 @@ void ata_init(struct ata_drive *d, int use_irq)
         pic_unmask(ATA_PRIMARY_IRQ);
         outb(ATA_PRIMARY_CTRL, 0);
     } else {
+        pic_mask(ATA_PRIMARY_IRQ);
         outb(ATA_PRIMARY_CTRL, ATA_CTL_NIEN);
     }
 }

@@ -25,5 +25,6 @@
 #include "virtio-console.h"
 #include "virtio-rng.h"
 #include "virtio-net.h"
+#include "bench.h"
 int main(u32 magic, const struct multiboot_info *info);
 #endif

@@ -1060,7 +1060,8 @@ function writeCr(c: Cpu, cr: number, v: number): void {
       c.flushTlbNonGlobal();
       return;
     case 4: {
-      if (v & ~CR4_SUPPORTED) c.gp(0);
+      // in VMX non-root operation the host keeps CR4.VMXE set (SDM 23.8, fixed-1 bits)
+      if (v & ~(CR4_SUPPORTED | (c.nonRoot !== null ? Cr4.VMXE : 0))) c.gp(0);
       const old = c.cr4;
       c.cr4 = v | 0;
       if ((old ^ c.cr4) & (Cr4.PSE | Cr4.PGE | Cr4.PAE)) c.flushTlb();

@@ -140,4 +140,29 @@ describe('non-root operation', () => {
     expect(m.cpu.run(10)).toBe(StopReason.vmExit);
     expect(hooks.calls).toEqual(['exception 6 0 false', 'exception 13 51 true', 'exception 8 0 true', 'tripleFault']);
   });
+
+  it('passes string, REP and length for REP INSB and exits before any element moves', () => {
+    const { m, hooks } = guest();
+    // rep insb (F3 6C) at the entry, after the I/O permission check (CPL 0: none)
+    m.mem.u8[EPT_OFFSET + 0x10000] = 0xf3;
+    m.mem.u8[EPT_OFFSET + 0x10001] = 0x6c;
+    m.cpu.regs[Reg.ECX] = 4;
+    m.cpu.regs[Reg.EDI] = 0x8000;
+    m.cpu.regs[Reg.EDX] = 0x1f0;
+    expect(m.cpu.run(10)).toBe(StopReason.vmExit);
+    expect(hooks.calls).toEqual(['io 1f0 1 true true true false 2']);
+    expect(m.cpu.eip).toBe(0x10000);
+    expect(m.cpu.regs[Reg.ECX]).toBe(4);
+    expect(m.cpu.exit.qualification).toBe((0x1f0 << 16) | 0x38);
+  });
+
+  it('calls movDr and rdtsc hooks before the instruction runs', () => {
+    const { m, hooks } = guest();
+    // mov %eax, %dr7 (0F 23 F8); rdtsc (0F 31); vmcall
+    [0x0f, 0x23, 0xf8, 0x0f, 0x31, 0x0f, 0x01, 0xc1].forEach((b, i) => (m.mem.u8[EPT_OFFSET + 0x10000 + i] = b));
+    m.cpu.regs[Reg.EAX] = 0x401;
+    expect(m.cpu.run(10)).toBe(StopReason.vmExit);
+    expect(hooks.calls).toEqual(['movDr 7 true 0', 'rdtsc', 'vmx 18 3']);
+    expect(m.cpu.dr[7]).toBe(0x401);
+  });
 });

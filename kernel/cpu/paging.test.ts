@@ -8,6 +8,7 @@ import { BareMachine } from './testing/bare-machine.js';
 import { installExceptionStubs, Record } from './testing/exception-stubs.js';
 import * as S from './testing/snippets.js';
 import { Pte, Vector } from './arch.js';
+import { Reg } from './cpu.js';
 
 const PD = 0x20000;
 const PT = 0x21000;
@@ -105,5 +106,22 @@ describe('4 MiB pages and the TLB', () => {
     expect(cpu.rdLin32(0x30000)).toBe(0x4444);
     cpu.flushTlb();
     expect(cpu.rdLin32(0x30000)).toBe(0x3333);
+  });
+
+  it('keeps global pages (CR4.PGE) across a CR3 load and drops the others', () => {
+    const m = pagedMachine(S.PGE);
+    m.w32(PT + 0x30 * 4, 0x30000 | URW | Pte.G);
+    m.w32(0x30000, 0x1111);
+    m.w32(0x31000, 0x2222);
+    m.w32(0x40000, 0x4444);
+    // after the first reads, remap both pages to 0x40000 behind the TLB's back
+    m.cpu.run(7 + 4); // paging setup (6) and the body up to the two reads
+    expect(m.cpu.regs[Reg.EBX]).toBe(0x1111);
+    expect(m.cpu.regs[Reg.ECX]).toBe(0x2222);
+    m.w32(PT + 0x30 * 4, 0x40000 | URW | Pte.G);
+    m.w32(PT + 0x31 * 4, 0x40000 | URW);
+    m.run(100);
+    expect(m.cpu.regs[Reg.ESI]).toBe(0x1111); // global: still the cached translation
+    expect(m.cpu.regs[Reg.EDI]).toBe(0x4444); // flushed by the CR3 load
   });
 });

@@ -416,7 +416,9 @@ export class Cpu implements CpuApi {
 
   /** Pick up state written directly by the VMX unit or KVM (control registers, segments, mode). */
   sync(): void {
-    if (this.cr0 !== this.lastCr0 || this.cr3 !== this.lastCr3 || this.cr4 !== this.lastCr4 || this.nonRoot !== this.lastNonRoot) {
+    // XOR compares as int32: the VMX unit may store control registers as uint32
+    const crChanged = ((this.cr0 ^ this.lastCr0) | (this.cr3 ^ this.lastCr3) | (this.cr4 ^ this.lastCr4)) !== 0;
+    if (crChanged || this.nonRoot !== this.lastNonRoot) {
       this.lastCr0 = this.cr0;
       this.lastCr3 = this.cr3;
       this.lastCr4 = this.cr4;

@@ -25,6 +25,8 @@ export const VCPU_STAT_NAMES = [
   'ioeventfd_signals',
   'coalesced_writes',
   'userspace_exits',
+  /** Returns to the host event loop between slices: depends on host speed, not on the guest. */
+  'host_yields',
 ] as const;
 export type VcpuStatName = (typeof VCPU_STAT_NAMES)[number];
 

@@ -364,7 +364,7 @@ export class Vcpu {
     for (;;) {
       if (this.cpu.instructionCount >= this.sliceEndAt || performance.now() >= this.sliceEndMs) {
         // The host's tick: let the event loop run (device messages, irqs), then continue.
-        this.stats.signal_exits++;
+        this.stats.host_yields++;
         await this.vm.yieldToHost();
         this.startSlice();
         if (this.run.immediateExit) return this.exitToUser(KVM_EXIT.INTR, -1);
@@ -426,7 +426,9 @@ export class Vcpu {
   }
 
   private startSlice(): void {
-    this.sliceEndAt = this.cpu.instructionCount + DEFAULT_SLICE;
+    // Slice ends sit on fixed instruction multiples, so preemption-timer exits happen at the
+    // same instructions whenever the host happened to yield.
+    this.sliceEndAt = (Math.floor(this.cpu.instructionCount / DEFAULT_SLICE) + 1) * DEFAULT_SLICE;
     this.sliceEndMs = performance.now() + SLICE_MS;
   }
 

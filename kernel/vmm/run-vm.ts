@@ -56,6 +56,8 @@ export async function runVm(o: RunOptions): Promise<number> {
   applyStartState(vcpu, ram, { ...image.start, regs: { ...image.start.regs, ...o.regs } });
 
   let stop: Stop | undefined;
+  let runStart = performance.now();
+  let runMs = 0;
   const requestStop = (s: Stop): void => {
     if (!stop) stop = s;
     vcpu.run.immediateExit = true;
@@ -86,6 +88,7 @@ export async function runVm(o: RunOptions): Promise<number> {
     if (o.clock === 'virtual') useVirtualClock(vm, vcpu, link);
     else vm.haltPolicy = () => new Promise<boolean>((resolve) => vm.onKick(() => resolve(true)));
 
+    runStart = performance.now();
     while (!stop) {
       const run = await vcpu.runOnce();
       const pending = vm.coalesced.drain();
@@ -139,12 +142,13 @@ export async function runVm(o: RunOptions): Promise<number> {
       }
     }
   } finally {
+    runMs = performance.now() - runStart;
     await link.close();
     vm.destroy();
   }
   const final = stop as Stop;
   if (final.message) process.stderr.write(`tskvm: ${final.message}\n`);
-  if (o.stats) reportStats(o.stats, vm, link.stats);
+  if (o.stats) reportStats(o.stats, vm, link.stats, runMs);
   return final.status;
 }
 

@@ -10,12 +10,23 @@ export interface StatsJson {
   vm: Record<string, number>;
   /** The VMM process's memory: resident set, and host-physical frames in use (RAM + tables). */
   memory: { rssBytes: number; hostFramesBytes: number; guestRamResidentBytes: number };
-  vcpus: Array<{ id: number; stats: Record<string, number>; exitReasons: Record<string, { inKernel: number; userspace: number }> }>;
+  vcpus: Array<{ id: number; instructions: number; stats: Record<string, number>; exitReasons: Record<string, { inKernel: number; userspace: number }> }>;
+  /** Wall time from the first KVM_RUN to the stop, in milliseconds. */
+  runMs: number;
+  /** EPT page-structure references made by the hardware walker (the 2-D walk statistic). */
+  eptWalk: { walks: number; references: number };
   deviceModel: Record<string, number>;
 }
 
-export function collectStats(vm: Vm, link: Record<string, number>): StatsJson {
+export function collectStats(vm: Vm, link: Record<string, number>, runMs: number): StatsJson {
+  const walk = { walks: 0, references: 0 };
+  for (const v of vm.vcpus) {
+    walk.walks += v.vmx.hooks.eptStats.walks;
+    walk.references += v.vmx.hooks.eptStats.references;
+  }
   return {
+    runMs,
+    eptWalk: walk,
     vm: { ...vm.stats },
     memory: {
       rssBytes: process.memoryUsage().rss,
@@ -29,7 +40,7 @@ export function collectStats(vm: Vm, link: Record<string, number>): StatsJson {
         const u = v.exitCounts.toUser[r]!;
         if (k || u) exitReasons[EXIT_REASON_NAMES[r] ?? `REASON_${r}`] = { inKernel: k, userspace: u };
       }
-      return { id: v.id, stats: { ...v.stats }, exitReasons };
+      return { id: v.id, instructions: v.cpu.instructionCount, stats: { ...v.stats }, exitReasons };
     }),
     deviceModel: { ...link },
   };
@@ -39,12 +50,14 @@ export function formatStats(s: StatsJson): string {
   const lines: string[] = [];
   for (const v of s.vcpus) {
     lines.push(`vcpu ${v.id} statistics:`);
+    lines.push(`  ${'instructions'.padEnd(22)} ${String(v.instructions).padStart(12)}`);
     for (const [name, value] of Object.entries(v.stats)) if (value) lines.push(`  ${name.padEnd(22)} ${String(value).padStart(12)}`);
     lines.push(`  ${'exit reason'.padEnd(22)} ${'in kernel'.padStart(12)} ${'to userspace'.padStart(13)}`);
     for (const [name, c] of Object.entries(v.exitReasons)) {
       lines.push(`  ${name.padEnd(22)} ${String(c.inKernel).padStart(12)} ${String(c.userspace).padStart(13)}`);
     }
   }
+  lines.push(`run time ${s.runMs.toFixed(1)} ms; EPT walks ${s.eptWalk.walks}, page-structure references ${s.eptWalk.references}`);
   lines.push('vm statistics:');
   for (const [name, value] of Object.entries(s.vm)) if (value) lines.push(`  ${name.padEnd(22)} ${String(value).padStart(12)}`);
   lines.push('memory:');
@@ -54,8 +67,8 @@ export function formatStats(s: StatsJson): string {
   return lines.join('\n') + '\n';
 }
 
-export function reportStats(mode: 'text' | 'json' | { json: string }, vm: Vm, link: Record<string, number>): void {
-  const s = collectStats(vm, link);
+export function reportStats(mode: 'text' | 'json' | { json: string }, vm: Vm, link: Record<string, number>, runMs: number): void {
+  const s = collectStats(vm, link, runMs);
   if (mode === 'text') process.stderr.write(formatStats(s));
   else if (mode === 'json') process.stderr.write(JSON.stringify(s) + '\n');
   else writeFileSync(mode.json, JSON.stringify(s, null, 2) + '\n');

@@ -74,7 +74,8 @@ export class DeviceModelProcess {
     const listen = tempDir !== undefined ? `unix:${join(tempDir, 'dm.sock')}` : 'ws://127.0.0.1:0';
     const args = [TSKVM_BIN, 'devices', '--listen', listen, ...(options.once ?? true ? ['--once'] : [])];
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<ProcessExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close' rather than 'exit': by then stdout and stderr have been read to the end.
+    const exited = new Promise<ProcessExit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
     let early = '';
     const onData = (b: Buffer): void => {
       early += b.toString('utf8');

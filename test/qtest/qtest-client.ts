@@ -14,7 +14,6 @@ import {
   type ConfigureReply,
   type DeadlineMessage,
   type DeviceSpec,
-  type DmaSegment,
   type EventKind,
   type EventMessage,
   type LogMessage,
@@ -30,6 +29,8 @@ import { DeviceModelProcess, type ListenKind } from './device-model-process.js';
 export const QTEST_MEMORY_SIZE = 16 * 1024 * 1024;
 /** Default time a request or a wait may take before the test fails instead of hanging. */
 export const QTEST_TIMEOUT_MS = 10_000;
+/** Pause between two checks of pollUntil. */
+const POLL_INTERVAL_MS = 2;
 /** The DMA error code of README §8.1. */
 export const DMA_FAULT = 'DMA_FAULT';
 
@@ -61,6 +62,10 @@ export interface QtestDmaStats {
   faults: number;
   bytesRead: number;
   bytesWritten: number;
+  /** Largest total length of one request (README §5.1: at most 1 MiB). */
+  largestRequest: number;
+  /** Most segments in one request (README §5.1: at most 1024). */
+  mostSegments: number;
 }
 
 /** Options of QtestClient.start / QtestClient.attach. */
@@ -97,7 +102,7 @@ export class QtestClient {
   readonly events: EventMessage[] = [];
   /** Log lines the device model posted. */
   readonly logs: LogMessage[] = [];
-  readonly dma: QtestDmaStats = { reads: 0, writes: 0, faults: 0, bytesRead: 0, bytesWritten: 0 };
+  readonly dma: QtestDmaStats = { reads: 0, writes: 0, faults: 0, bytesRead: 0, bytesWritten: 0, largestRequest: 0, mostSegments: 0 };
   /** Virtual time last sent with `clock` (ns). */
   nowNs = 0;
 
@@ -333,6 +338,19 @@ export class QtestClient {
     });
   }
 
+  /**
+   * Wait until `predicate` holds for state no posted message announces (a used ring in guest
+   * RAM written by DMA without an interrupt): re-checked after each `ping` round trip.
+   */
+  async pollUntil(predicate: () => boolean, what: string, timeoutMs = this.timeoutMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new ProtocolError('TIMEOUT', `qtest: no ${what} within ${timeoutMs} ms`);
+      await this.ping();
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+    }
+  }
+
   // --- guest memory (README §9) ------------------------------------------------------------
 
   /** Copy of `len` bytes of guest RAM at `addr` (qtest memread). */
@@ -423,6 +441,10 @@ export class QtestClient {
       throw new ProtocolError(DMA_FAULT, `${r.type} segment 0x${bad.addr.toString(16)}+${bad.len} is outside guest RAM (${memory.length} bytes)`);
     }
     const total = r.segments.reduce((n, s) => n + s.len, 0);
+    if (stats) {
+      stats.largestRequest = Math.max(stats.largestRequest, total);
+      stats.mostSegments = Math.max(stats.mostSegments, r.segments.length);
+    }
     if (r.type === 'dmaRead') {
       const data = new Uint8Array(total);
       let at = 0;
@@ -438,7 +460,7 @@ export class QtestClient {
     }
     // The parser already checked data.length against the segments (README §9); segments apply in order.
     let at = 0;
-    for (const s of r.segments as DmaSegment[]) {
+    for (const s of r.segments) {
       memory.set(r.data.subarray(at, at + s.len), s.addr);
       at += s.len;
     }

@@ -146,10 +146,19 @@ export class QtestVirtioDevice {
    * used_event/avail_event when `features` has VIRTIO_F_EVENT_IDX); throws if the device refuses.
    */
   async init(features: bigint, size: number): Promise<VirtqueueDriver> {
-    if (!(await this.negotiate(features))) throw new Error('device refused FEATURES_OK');
-    const vq = await this.setupQueue(0, size, (features & (1n << BigInt(VIRTIO_F_EVENT_IDX))) !== 0n);
-    await this.addStatus(VIRTIO_STATUS.DRIVER_OK);
+    const [vq] = await this.initQueues(features, size, 1);
+    if (vq === undefined) throw new Error('assertion: one queue was set up');
     return vq;
+  }
+
+  /** As `init`, with queues 0 … `count` − 1 (e.g. receiveq and transmitq). */
+  async initQueues(features: bigint, size: number, count: number): Promise<VirtqueueDriver[]> {
+    if (!(await this.negotiate(features))) throw new Error('device refused FEATURES_OK');
+    const eventIdx = (features & (1n << BigInt(VIRTIO_F_EVENT_IDX))) !== 0n;
+    const queues: VirtqueueDriver[] = [];
+    for (let i = 0; i < count; i++) queues.push(await this.setupQueue(i, size, eventIdx));
+    await this.addStatus(VIRTIO_STATUS.DRIVER_OK);
+    return queues;
   }
 
   /** Publish `vq`'s new chains and, if the device wants it, ring the doorbell (a posted message). */
