@@ -163,7 +163,7 @@ export async function runSuite(o: SuiteOptions): Promise<Row[]> {
   }
   if (hasImage('bench-timer')) {
     for (const pit of ['user', 'kernel'] as const) {
-      const rs = await repeat('bench-timer', ['--pit', pit], runs);
+      const rs = await repeat('bench-timer', ['--pit', pit, '--clock', 'virtual'], runs);
       add({ id: `timer_pit_${pit}_ms`, label: `timer-heavy guest, --pit ${pit}`, value: median(rs.map((r) => r.stats.runMs)), unit: 'ms', detail: `${median(rs.map(userExitsOf))} exits to userspace` });
     }
   }

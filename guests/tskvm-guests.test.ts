@@ -47,12 +47,29 @@ describe('device guests on tskvm', () => {
     });
   }
 
-  it('dev-timer with raw counts is byte-identical across two --clock virtual runs', async () => {
-    const a = await run('dev-timer', ['--clock', 'virtual'], { append: 'raw=1' });
-    const b = await run('dev-timer', ['--clock', 'virtual'], { append: 'raw=1' });
+  it('dev-timer with raw counts is byte-identical across two --clock virtual runs, with the same exits', async () => {
+    const exits = (file: string) => {
+      const stats = JSON.parse(readFileSync(file, 'utf8')) as { vcpus: { stats: Record<string, number> }[] };
+      const v = stats.vcpus[0]!.stats;
+      // signal_exits is left out: it counts the host's time slices, not guest events.
+      return ['exits', 'io_exits', 'halt_exits', 'irq_injections', 'userspace_exits'].map((k) => [k, v[k]]);
+    };
+    const a = await run('dev-timer', ['--stats=json:' + join(dir, 'timer-a.json')], { append: 'raw=1' });
+    const b = await run('dev-timer', ['--stats=json:' + join(dir, 'timer-b.json')], { append: 'raw=1' });
+    expect(tskvmRunArgs('dev-timer')).toEqual(['--clock', 'virtual']);
     expectAllPass(a.stdout.toString('utf8'));
     expect(a.stdout.toString('utf8')).toMatch(/^pit ticks 20 hlt wakeups 20$/m);
     expect(b.stdout.equals(a.stdout)).toBe(true);
+    expect(exits(join(dir, 'timer-b.json'))).toEqual(exits(join(dir, 'timer-a.json')));
+    expect(exits(join(dir, 'timer-a.json'))[0]![1]).toBeGreaterThan(0);
+  });
+
+  it('the ATA guests end at once with a FAIL when there is no disk', async () => {
+    for (const name of ['dev-ata', 'dev-misprogram'] as const) {
+      const r = await runTskvm(['run', '--kernel', guestImagePath(name)], { timeoutMs: TIMEOUT_MS });
+      expect(r.stdout.toString()).toMatch(/^FAIL [a-z0-9-]+: no ATA master: run with a 1 MiB --disk FILE,if=ide\nDONE 0\/1\n$/);
+      expect(r.status).toBe(3);
+    }
   });
 
   it('spin prints "spinning" and runs until killed', async () => {
@@ -116,7 +133,7 @@ describe('virtio guests on tskvm', () => {
       const [pong, ping] = await Promise.all([runTskvm(args('pong'), { timeoutMs: TIMEOUT_MS }), runTskvm(args('ping'), { timeoutMs: TIMEOUT_MS })]);
       for (const [r, role] of [[ping, 'ping'], [pong, 'pong']] as const) {
         const t = parseTranscript(r.stdout.toString('utf8'));
-        expect(t.failed).toEqual([]);
+        expect(t.failed, `${role}: ${r.stdout.toString()}${r.stderr}`).toEqual([]);
         expect(t.passed).toEqual(expect.arrayContaining([`virtio-net-${role}-1`, `virtio-net-${role}-2`, `virtio-net-${role}-3`]));
         expect(r.status).toBe(1);
       }
@@ -146,6 +163,16 @@ describe('benchmark and demo guests on tskvm', () => {
     });
   }
 
+  it('bench-disk dev=virtio writes and reads back through virtio-blk with several requests in flight', async () => {
+    const disk = join(dir, 'bench-virtio.img');
+    writeFileSync(disk, Buffer.alloc(1024 * 1024));
+    const r = await runTskvm(['run', '--kernel', guestImagePath('bench-disk'), '--disk', `${disk},if=virtio`, '--append', 'dev=virtio bs=4096 total=65536'], { timeoutMs: TIMEOUT_MS });
+    expect(r.stdout.toString().trimEnd()).toMatch(/^bench-disk dev=virtio bs=4096 total=65536 tsc=0x[0-9a-f]+ ok$/);
+    expect(r.status).toBe(1);
+    // Block 3 (sectors 24-31) holds its index xor the byte offset of each 32-bit word.
+    expect(readFileSync(disk).readUInt32LE(3 * 4096 + 8)).toBe(3 ^ 8);
+  });
+
   it('bench-compute gives the same checksum twice', async () => {
     const sum = async () => /checksum=(0x[0-9a-f]+)/.exec((await run('bench-compute', [], { append: 'iters=2' })).stdout.toString())?.[1];
     const a = await sum();
@@ -154,10 +181,13 @@ describe('benchmark and demo guests on tskvm', () => {
   });
 
   it('bench-console sends its bytes through the UART and through virtio-console', async () => {
-    const uart = await run('bench-console', [], { append: 'dev=uart bytes=1000' });
+    // 1024 bytes = 16 whole lines of 64, so the result line starts on a line of its own.
+    const uart = await run('bench-console', [], { append: 'dev=uart bytes=1024' });
     const text = uart.stdout.toString('latin1');
-    expect(text.length).toBe(1000 + text.split('\n').at(-2)!.length + 1);
-    expect(text).toMatch(/\nbench-console dev=uart bytes=1000 tsc=0x[0-9a-f]+ ok\n$/);
+    const result = /\nbench-console dev=uart bytes=1024 tsc=0x[0-9a-f]+ ok\n$/.exec(text);
+    expect(result).not.toBeNull();
+    expect(text.length).toBe(1024 + result![0].length - 1);
+    expect(text.slice(0, 64)).toBe('abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk\n');
     const out = join(dir, 'console.txt');
     const v = await run('bench-console', ['--console', `virtio,file:${out}`], { append: 'dev=virtio bytes=5000' });
     expect(v.stdout.toString()).toMatch(/^bench-console dev=virtio bytes=5000 tsc=0x[0-9a-f]+ ok\n$/);

@@ -28,7 +28,7 @@ const bit = (n: number): bigint => 1n << BigInt(n);
 /** virtio-blk config offsets and request constants (§5.2.4, §5.2.6). */
 const BLK_CONFIG = { CAPACITY: 0x00, BLK_SIZE: 0x14 } as const;
 const BLK_T = { IN: 0, OUT: 1, FLUSH: 4, GET_ID: 8 } as const;
-const BLK_S = { OK: 0 } as const;
+const BLK_S = { OK: 0, IOERR: 1 } as const;
 const BLK_HEADER = 16;
 const SECTOR = 512;
 const DISK_SECTORS = 128;
@@ -241,6 +241,28 @@ describe('virtio-blk large transfers', () => {
     expect(Buffer.compare(Buffer.from(client.memread(r.dataAddr, big)), Buffer.from(data))).toBe(0);
     expect(client.dma.largestRequest).toBeLessThanOrEqual(LIMITS.DMA_BYTES_MAX);
     expect(client.dma.bytesWritten).toBeGreaterThanOrEqual(big);
+  });
+});
+
+describe('read-only virtio-blk', () => {
+  it('offers VIRTIO_BLK_F_RO and fails writes with IOERR, leaving the file alone', async () => {
+    await client.dispose();
+    client = await QtestClient.start({
+      memory: ram.bytes,
+      devices: [{ type: 'virtio', kind: 'blk', base: SLOT0.BASE, irq: SLOT0.IRQ, backend: disk, options: { readOnly: true } }],
+    });
+    blk = new QtestVirtioDevice(client, ram, SLOT0.BASE, SLOT0.IRQ);
+    expect((await blk.deviceFeatures()) & bit(F.RO)).toBe(bit(F.RO));
+    const vq = await blk.init(BASIC | bit(F.RO), QUEUE_SIZE);
+    const w = addBlkRequest(vq, BLK_T.OUT, 1, { out: pattern(5, SECTOR) });
+    const r = addBlkRequest(vq, BLK_T.IN, 1, { inLen: SECTOR });
+    blk.kick(0, vq);
+    expect(await blk.interrupt()).toBe(VIRTIO_INT.VRING);
+    expect(vq.takeUsed()).toHaveLength(2);
+    expect(ram.u8(w.statusAddr)).toBe(BLK_S.IOERR);
+    expect(ram.u8(r.statusAddr)).toBe(BLK_S.OK);
+    expect([...client.memread(r.dataAddr, SECTOR)]).toEqual(Array.from({ length: SECTOR }, (_, i) => original(SECTOR + i)));
+    expect(fileBytes(1, SECTOR)).toEqual(Array.from({ length: SECTOR }, (_, i) => original(SECTOR + i)));
   });
 });
 

@@ -48,6 +48,8 @@ static int wait_not_busy(struct ata_drive *d)
 {
     for (u32 i = 0; i < ATA_POLL_LIMIT; i++) {
         u8 s = alt_status();
+        if (s == ATA_STATUS_FLOATING)
+            return ATA_E_NO_DEVICE;
         if (!(s & ATA_SR_BSY)) {
             d->last_status = s;
             return ATA_OK;
@@ -84,6 +86,9 @@ static int issue(struct ata_drive *d, u8 cmd, u64 lba, u32 count, u8 feature, in
 {
     int r = wait_not_busy(d);
     if (r) return r;
+    /* A drive ready for commands shows DRDY; an empty channel may read 0 here (QEMU). */
+    if (!(d->last_status & ATA_SR_DRDY))
+        return ATA_E_NO_DEVICE;
     if (ext) {
         reg_out(ATA_REG_DEVICE, ATA_DEV_OBSOLETE | ATA_DEV_LBA);
         reg_out(ATA_REG_NSECT, (u8)(count >> 8));

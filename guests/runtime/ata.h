@@ -47,13 +47,17 @@ enum ata_reg {
 #define ATA_ID_CS2_LBA48 (1u << 10)
 #define ATA_ID_LBA48_SECTORS 100
 #define ATA_LBA28_LIMIT (1u << 28)
+/* What the status register reads with nothing on the bus (pulled-up data lines). */
+#define ATA_STATUS_FLOATING 0xFF
 
-/* Results (negative): the device reported ERR (see last_error), or it never became ready. */
+/* Results (negative): the device reported ERR (see last_error), it never became ready, bad
+ * arguments, or there is no drive. */
 enum ata_result {
     ATA_OK = 0,
     ATA_E_DEVICE = -1,
     ATA_E_TIMEOUT = -2,
     ATA_E_ARGS = -3,
+    ATA_E_NO_DEVICE = -4,   /* status floats to 0xFF (no drive on the bus) or never shows DRDY */
 };
 
 struct ata_drive {
@@ -71,6 +75,8 @@ struct ata_drive {
 void ata_init(struct ata_drive *d, int use_irq);
 /* IDENTIFY DEVICE: fills words (256) and the capacity and model fields. */
 int ata_identify(struct ata_drive *d, u16 *words);
+/* With use_irq, each wait for IRQ14 sleeps in HLT without a bound (a drive that never interrupts
+ * hangs the guest: the host's timeout ends the test) and returns with IF = 0. */
 /* count (1..256) sectors at lba with READ/WRITE SECTORS, or the EXT commands when ext is set
  * (count 1..65536, 48-bit lba). */
 int ata_read(struct ata_drive *d, u64 lba, u32 count, void *buf, int ext);

@@ -119,8 +119,7 @@ int cmdline_get(const char *key, char *buf, u32 size)
     if (!v)
         return 0;
     if (size) {
-        u32 n = (u32)(end - v);
-        if (v > end) n = 0;   /* bare word: v is just past the key, which is end */
+        u32 n = (u32)(end - v);   /* 0 for a bare word: v is then end */
         if (n >= size) n = size - 1;
         memcpy(buf, v, n);
         buf[n] = '\0';

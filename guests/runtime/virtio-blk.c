@@ -61,6 +61,39 @@ int vblk_rw(struct vblk *b, u32 type, u64 sector, void *buf, u32 len, u32 segs, 
     return request(b, type, sector, buf, len, segs, indirect);
 }
 
+static struct virtio_blk_req_hdr batch_hdr[VBLK_MAX_INFLIGHT];
+static volatile u8 batch_status[VBLK_MAX_INFLIGHT];
+
+int vblk_rw_many(struct vblk *b, u32 type, u64 sector, void *buf, u32 bytes_per_request, u32 requests)
+{
+    u32 sectors_per_request = bytes_per_request / VIRTIO_BLK_SECTOR;
+    u32 n_data_out = type == VIRTIO_BLK_T_OUT;
+    for (u32 done = 0; done < requests;) {
+        u32 batch = requests - done < VBLK_MAX_INFLIGHT ? requests - done : VBLK_MAX_INFLIGHT;
+        for (u32 i = 0; i < batch; i++) {
+            u32 r = done + i;
+            batch_hdr[i] = (struct virtio_blk_req_hdr){ type, 0, sector + (u64)r * sectors_per_request };
+            batch_status[i] = 0xFF;
+            struct virtq_buf bufs[3] = {
+                { &batch_hdr[i], sizeof(batch_hdr[i]) },
+                { (u8 *)buf + r * bytes_per_request, bytes_per_request },
+                { (const void *)&batch_status[i], 1 },
+            };
+            int head = virtq_add(&b->q, bufs, 1 + n_data_out, 2 - n_data_out, NULL);
+            if (head < 0) return head;
+        }
+        virtq_kick(&b->q);
+        for (u32 i = 0; i < batch; i++) {
+            int id = virtq_wait_used(&b->q, NULL);
+            if (id < 0) return id;
+        }
+        for (u32 i = 0; i < batch; i++)
+            if (batch_status[i] != VIRTIO_BLK_S_OK) return batch_status[i];
+        done += batch;
+    }
+    return VIRTIO_BLK_S_OK;
+}
+
 int vblk_flush(struct vblk *b)
 {
     return request(b, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 0, 0);

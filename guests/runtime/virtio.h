@@ -169,7 +169,8 @@ int virtq_get_used(struct virtq *q, u32 *len);
  * VIRTQ_AVAIL_F_NO_INTERRUPT), so a driver can wait for it with HLT. */
 void virtq_arm(struct virtq *q);
 /* Waits for the next used element (HLT + interrupt when the device uses interrupts, else polling
- * with a bound) and takes it: returns its id or VIRTIO_E_TIMEOUT. */
+ * with a bound) and takes it: returns its id or VIRTIO_E_TIMEOUT. In interrupt mode it waits
+ * without a bound and returns with IF = 0. */
 int virtq_wait_used(struct virtq *q, u32 *len);
 /* add + kick + wait for that request: returns bytes written by the device or a negative error. */
 int virtq_submit_wait(struct virtq *q, const struct virtq_buf *bufs, u32 n_out, u32 n_in, struct virtq_desc *indirect);

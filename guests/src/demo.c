@@ -30,13 +30,12 @@ static void make_pattern(u8 seed)
 static void demo_ata(void)
 {
     ata_init(&ata, 1);
-    /* No drive: the status register floats to all ones (or reads 0 with no device selected). */
-    u8 st = inb(ATA_PRIMARY_BASE + ATA_REG_STATUS);
-    if (st == 0xFF || st == 0) {
+    int r = ata_identify(&ata, id);
+    if (r == ATA_E_NO_DEVICE) {
         printf("demo: no ATA disk (add --disk FILE,if=ide)\n");
         return;
     }
-    if (ata_identify(&ata, id) != ATA_OK) {
+    if (r != ATA_OK) {
         report("ATA IDENTIFY", 0);
         return;
     }

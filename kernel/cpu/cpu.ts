@@ -79,6 +79,8 @@ export interface CpuApi extends CpuState {
   /** KVM's emulator: run one instruction with guest-physical and I/O accesses through ops.
    * Returns true when it completed, false when an op threw EmulationAbort (state unchanged). */
   emulate(ops: EmulatorOps): boolean;
+  /** Deliver an event (as deliverEvent) with guest-physical accesses through ops, as emulate(). */
+  emulateEvent(ops: EmulatorOps, vector: number, type: number, errorCode: number, hasErrorCode: boolean, instrLen: number): boolean;
   /** Record exit info and throw VmExitSignal (only meaningful in non-root operation). */
   vmExit(reason: number, qualification: number, instrLen?: number): never;
   /** Deliver an event as if raised now (used for VM-entry event injection). */

@@ -1165,6 +1165,18 @@ export class Cpu implements CpuApi {
     let hasCode = this.faultHasCode;
     let prev = prevVector;
     for (;;) {
+      if (prev >= 0 && this.nonRoot !== null) {
+        // An exception while delivering an event is checked against the exception bitmap
+        // before any double-fault processing: if it exits, IDT-vectoring information keeps
+        // the event being delivered (`delivering`) so the VMM can inject it again (SDM 27.2.4).
+        try {
+          this.nonRoot.exception(vector, code, hasCode);
+        } catch (e) {
+          this.delivering = 0;
+          if (e === VmExitSignal.instance) return StopReason.vmExit;
+          throw e;
+        }
+      }
       if (prev >= 0) {
         if (prev === Vector.DF) return this.tripleFault();
         const c1 = faultClass(prev);
@@ -1182,9 +1194,12 @@ export class Cpu implements CpuApi {
         this.deliver(vector, soft ? EventType.softwareException : EventType.hardwareException, code, hasCode, this.eip);
         return -1;
       } catch (e) {
-        this.delivering = 0;
-        if (e === VmExitSignal.instance) return StopReason.vmExit;
+        if (e === VmExitSignal.instance) {
+          this.delivering = 0;
+          return StopReason.vmExit;
+        }
         if (e !== FaultSignal.instance) throw e;
+        // `delivering` still names the event whose delivery faulted, for the next round.
         prev = vector;
         vector = this.faultVector;
         code = this.faultCode;
@@ -1360,14 +1375,7 @@ export class Cpu implements CpuApi {
   }
 
   emulate(ops: EmulatorOps): boolean {
-    this.sync();
-    this.saveState();
-    this.flushTlb();
-    this.emuOps = ops;
-    this.noTlbFill = true;
-    const savedNonRoot = this.nonRoot;
-    this.budgetEnd = this.instructionCount + 1;
-    try {
+    return this.withEmulatorOps(ops, () => {
       this.instrStart = this.eip;
       this.instrEsp = this.regs[Reg.ESP]!;
       try {
@@ -1376,11 +1384,32 @@ export class Cpu implements CpuApi {
         if (e !== FaultSignal.instance) throw e;
         this.eip = this.instrStart;
         this.regs[Reg.ESP] = this.instrEsp;
-        this.nonRoot = null;
-        const r = this.handleFault();
-        this.nonRoot = savedNonRoot;
-        if (r === StopReason.shutdown) return true;
+        this.handleFault();
       }
+    });
+  }
+
+  /**
+   * KVM's event delivery outside the hardware (an event whose delivery needs a task switch, or
+   * a guest the hardware cannot run): deliver it as deliverEvent does, with guest-physical
+   * accesses through `ops` as in emulate(). Returns false when an op aborted (state unchanged).
+   */
+  emulateEvent(ops: EmulatorOps, vector: number, type: number, errorCode: number, hasErrorCode: boolean, instrLen: number): boolean {
+    return this.withEmulatorOps(ops, () => this.deliverEvent(vector, type, errorCode, hasErrorCode, instrLen));
+  }
+
+  /** Run `body` in root operation with guest-physical accesses and port I/O through `ops`. */
+  private withEmulatorOps(ops: EmulatorOps, body: () => void): boolean {
+    this.sync();
+    this.saveState();
+    this.flushTlb();
+    this.emuOps = ops;
+    this.noTlbFill = true;
+    const savedNonRoot = this.nonRoot;
+    this.nonRoot = null;
+    this.budgetEnd = this.instructionCount + 1;
+    try {
+      body();
       this.stopReason = -1;
       return true;
     } catch (e) {

@@ -20,13 +20,14 @@ describe('real mode', () => {
     expect(String.fromCharCode(...m.mem.u8.subarray(0x600, 0x603))).toBe('XYZ');
   });
 
-  it('starts at the reset vector after reset()', () => {
+  it('reset() gives the power-on state (SDM table 9-1)', () => {
     const m = new BareMachine();
-    // a JMP at linear 0xFFFF0 is unreachable in 4 MiB of RAM: the fetch reads all ones (#UD-free 0xFF = group 5)
     m.cpu.reset();
     expect(m.cpu.eip).toBe(0xfff0);
     expect(m.cpu.segBase[SReg.CS]! >>> 0).toBe(0xffff0000);
     expect(m.cpu.getEflags()).toBe(2);
     expect(m.cpu.cpl).toBe(0);
+    expect(m.cpu.cr0 >>> 0).toBe(0x60000010);
+    expect(m.cpu.regs[2]).toBe(0x683); // EDX: the processor signature
   });
 });

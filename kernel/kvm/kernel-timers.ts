@@ -60,6 +60,9 @@ export class KernelTimers implements Clock {
     this.alarm = setTimeout(() => {
       this.alarm = undefined;
       this.runDue();
+      // Node's millisecond timers may fire a little before the deadline: then nothing was due
+      // and the alarm must be set again.
+      if (this.alarm === undefined) this.rearm();
       this.wake();
     }, delayMs);
   }

@@ -379,8 +379,7 @@ export class Vcpu {
       }
       if (this.vm.mmu.emulationRequired(this)) {
         // emulate_invalid_guest_state: one instruction at a time through the emulator.
-        this.deliverQueuedEventByEmulation();
-        const out = this.emulate();
+        const out = this.deliverQueuedEventByEmulation() ?? this.emulate();
         if (out) return out;
         continue;
       }
@@ -414,15 +413,17 @@ export class Vcpu {
     }
   }
 
-  /** An event queued for VM entry while the guest runs in the emulator is delivered by it. */
-  private deliverQueuedEventByEmulation(): void {
+  /**
+   * An event queued for VM entry that the hardware cannot deliver (the guest runs in the
+   * emulator, or the delivery needs a task switch) is delivered by KVM in root operation.
+   */
+  private deliverQueuedEventByEmulation(): KvmRun | undefined {
     const info = this.r(F.VM_ENTRY_INTR_INFO_FIELD);
-    if (!(info & INTR_INFO.VALID)) return;
+    if (!(info & INTR_INFO.VALID)) return undefined;
     this.w(F.VM_ENTRY_INTR_INFO_FIELD, 0);
-    this.withGuestView(() => {
-      this.cpu.deliverEvent(info & 0xff, (info >> 8) & 7, this.r(F.VM_ENTRY_EXCEPTION_ERROR_CODE), (info & INTR_INFO.DELIVER_CODE) !== 0, this.r(F.VM_ENTRY_INSTRUCTION_LEN));
-      return true;
-    });
+    const code = this.r(F.VM_ENTRY_EXCEPTION_ERROR_CODE);
+    const len = this.r(F.VM_ENTRY_INSTRUCTION_LEN);
+    return this.runEmulator((ops) => this.cpu.emulateEvent(ops, info & 0xff, (info >> 8) & 7, code, (info & INTR_INFO.DELIVER_CODE) !== 0, len));
   }
 
   private startSlice(): void {
@@ -523,6 +524,12 @@ export class Vcpu {
         return this.handleIo();
       case EXIT_REASON.CR_ACCESS:
         return this.handleCrAccess();
+      case EXIT_REASON.TASK_SWITCH:
+        // kvm_task_switch: a switch raised while delivering an event (an IDT task gate) is
+        // completed by delivering that event in root operation; one raised by an instruction
+        // (JMP/CALL to a TSS or task gate, IRET with NT) by emulating the instruction.
+        if (this.r(F.VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO.VALID) return this.deliverQueuedEventByEmulation();
+        return this.emulate();
       case EXIT_REASON.EPT_VIOLATION:
       case EXIT_REASON.EPT_MISCONFIG:
       case EXIT_REASON.EXCEPTION_NMI:
@@ -725,6 +732,11 @@ export class Vcpu {
    */
   emulate(): KvmRun | undefined {
     this.stats.insn_emulation++;
+    return this.runEmulator((ops) => this.cpu.emulate(ops));
+  }
+
+  /** Run the core in emulator mode (`step` gets the ops) and turn what it asked for into an exit. */
+  private runEmulator(step: (ops: EmulatorOps) => boolean): KvmRun | undefined {
     let userExit: KvmRun | undefined;
     const vm = this.vm;
     const ops: EmulatorOps = {
@@ -789,7 +801,7 @@ export class Vcpu {
         userExit = this.exitToUser(KVM_EXIT.IO, EXIT_REASON.IO_INSTRUCTION);
       },
     };
-    const completed = this.withGuestView(() => this.cpu.emulate(ops));
+    const completed = this.withGuestView(() => step(ops));
     if (completed) {
       if (userExit) this.pending = { kind: 'none' };
       return userExit;

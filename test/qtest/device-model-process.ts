@@ -20,6 +20,11 @@ const LISTENING_LINE = /listening on (\S+)/;
 /** How long a device model may take to start listening (a cold Node start on a busy machine). */
 export const START_TIMEOUT_MS = 20_000;
 
+/** What Node prints when dist/ is being rewritten under a starting process (missing export or module). */
+const BUILD_IN_PROGRESS = /does not provide an export named|ERR_MODULE_NOT_FOUND|Cannot find module|SyntaxError/;
+/** Retries of a start that hit BUILD_IN_PROGRESS, and the pause between them. */
+const BUILD_RETRY = { ATTEMPTS: 4, DELAY_MS: 1_500 } as const;
+
 /** Which transport the device model listens on. */
 export type ListenKind = 'unix' | 'ws';
 
@@ -67,8 +72,24 @@ export class DeviceModelProcess {
     child.stderr?.on('data', (b: Buffer) => (this.stderrText += b.toString('utf8')));
   }
 
-  /** Spawn the device model and wait until it says where it listens. */
+  /**
+   * Spawn the device model and wait until it says where it listens. A start that dies of an ES
+   * module link error is retried a few times: in a shared work tree, dist/ may be half rebuilt by
+   * a concurrent `tsc` at that moment. A build that stays broken still fails, with its message.
+   */
   static async start(options: DeviceModelProcessOptions = {}): Promise<DeviceModelProcess> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await DeviceModelProcess.startOnce(options);
+      } catch (e) {
+        const linkError = e instanceof DeviceModelStartError && BUILD_IN_PROGRESS.test(e.message);
+        if (!linkError || attempt >= BUILD_RETRY.ATTEMPTS) throw e;
+        await new Promise((resolve) => setTimeout(resolve, BUILD_RETRY.DELAY_MS));
+      }
+    }
+  }
+
+  private static async startOnce(options: DeviceModelProcessOptions): Promise<DeviceModelProcess> {
     const kind = options.listen ?? 'unix';
     const tempDir = kind === 'unix' ? mkdtempSync(join(tmpdir(), 'tskvm-qtest-')) : undefined;
     const listen = tempDir !== undefined ? `unix:${join(tempDir, 'dm.sock')}` : 'ws://127.0.0.1:0';

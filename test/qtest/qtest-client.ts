@@ -102,6 +102,7 @@ export class QtestClient {
   readonly events: EventMessage[] = [];
   /** Log lines the device model posted. */
   readonly logs: LogMessage[] = [];
+  /** DMA requests served (and refused) for the device model. */
   readonly dma: QtestDmaStats = { reads: 0, writes: 0, faults: 0, bytesRead: 0, bytesWritten: 0, largestRequest: 0, mostSegments: 0 };
   /** Virtual time last sent with `clock` (ns). */
   nowNs = 0;

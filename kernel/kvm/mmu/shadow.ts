@@ -270,8 +270,8 @@ export class ShadowMmu implements Mmu {
     const slot = this.vm.memslots.find(gfn);
     // MMIO, a read-only slot, a write to a guest page table, or a supervisor write the guest's
     // CR0.WP=0 allows but a shadow entry cannot express: emulate the instruction.
-    if (!slot || (write && (slot.readOnly || this.protectedGfns.has(gfn) || (!walk.writable && !user)))) {
-      if (write && this.protectedGfns.has(gfn)) this.vm.stats.mmu_pte_write++;
+    if (!slot || (write && (slot.readOnly || this.isPageTable(gfn) || (!walk.writable && !user)))) {
+      if (write && this.isPageTable(gfn)) this.vm.stats.mmu_pte_write++;
       return 'emulate';
     }
     const pdIndex = gva >>> 22;
@@ -298,7 +298,7 @@ export class ShadowMmu implements Mmu {
     const hpa = this.gfnToHpa(gfn);
     if (write && slot.logDirty) this.vm.memslots.markDirty(walk.gpa);
     // Writable only once the guest PTE is dirty, and with dirty logging only after a write fault.
-    const canWrite = walk.writable && walk.dirty && !this.protectedGfns.has(gfn) && gfn !== this.pdGfn && !slot.readOnly && (write || !slot.logDirty);
+    const canWrite = walk.writable && walk.dirty && !this.isPageTable(gfn) && !slot.readOnly && (write || !slot.logDirty);
     const at = table.hpa + ((gva >>> 12) & 0x3ff) * 4;
     mem.write32(at, ((hpa & PTE.FRAME) | PTE.P | (walk.user ? PTE.U : 0) | (canWrite ? PTE.W : 0)) >>> 0);
     const frame = Math.floor(hpa / PAGE_SIZE);
@@ -310,10 +310,15 @@ export class ShadowMmu implements Mmu {
     return 'retry';
   }
 
+  /** Does this guest frame hold a page directory or table that is shadowed (write-protected)? */
+  private isPageTable(gfn: number): boolean {
+    return gfn === this.pdGfn || this.protectedGfns.has(gfn);
+  }
+
   /** The emulator wrote guest RAM: a write to a shadowed page table drops what was built from it. */
   guestWrote(gpa: number): void {
     const gfn = Math.floor(gpa / PAGE_SIZE);
-    if (this.protectedGfns.has(gfn) || gfn === this.pdGfn) this.zapGfn(gfn);
+    if (this.isPageTable(gfn)) this.zapGfn(gfn);
   }
 
   zapSlot(): void {

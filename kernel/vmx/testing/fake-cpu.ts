@@ -145,6 +145,10 @@ export class FakeCpu implements CpuApi {
     throw new Error('not used by the VMX unit');
   }
 
+  emulateEvent(): boolean {
+    throw new Error('not used by the VMX unit');
+  }
+
   vmExit(reason: number, qualification: number, instrLen = 0): never {
     const e = this.exit;
     e.reason = reason;
