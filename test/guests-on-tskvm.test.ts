@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startTskvm, runTskvm } from '../test/support/tskvm.js';
-import { type GuestName, GUESTS, guestImagePath, readExpected, tskvmExpectedStatus, tskvmRunArgs, VIRTIO_BLK_GUEST_PATTERN } from './catalog.js';
-import { parseTranscript } from './transcript.js';
+import { startTskvm, runTskvm } from './support/tskvm.js';
+import { type GuestName, GUESTS, guestImagePath, readExpected, tskvmExpectedStatus, tskvmRunArgs, VIRTIO_BLK_GUEST_PATTERN } from '../guests/catalog.js';
+import { parseTranscript } from '../guests/transcript.js';
 
 const TIMEOUT_MS = 60_000;
 const dir = mkdtempSync(join(tmpdir(), 'tskvm-guests-'));
