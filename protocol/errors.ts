@@ -53,6 +53,8 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: ProtocolErrorCode | (string & {}),
     message: string,
+    /** The code of the underlying failure, carried in an error reply's `cause`. */
+    readonly causeCode?: string,
   ) {
     super(message);
   }

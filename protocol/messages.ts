@@ -302,6 +302,8 @@ export interface ErrorReply {
   reply: number;
   code: string;
   message: string;
+  /** Optional: the code of the underlying failure (e.g. BAD_IMAGE inside a CONFIG refusal). */
+  cause?: string;
 }
 
 /** Every success reply. */

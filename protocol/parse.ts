@@ -26,6 +26,7 @@ import {
   type IoRange,
   type Message,
   type MessageType,
+  type ErrorReply,
 } from './messages.js';
 
 /** Number of distinct I/O ports (0 … PORT_MAX). */
@@ -342,7 +343,14 @@ const PARSERS: { [T in MessageType]: Parser<T> } = {
   error: (o) => {
     const code = name(get(o, 'code'), 'code');
     if (!ERROR_CODE_PATTERN.test(code)) badField('code', 'expected an UPPER_SNAKE identifier');
-    return { type: 'error', reply: reply(o), code, message: text(get(o, 'message'), 'message') };
+    const out: ErrorReply = { type: 'error', reply: reply(o), code, message: text(get(o, 'message'), 'message') };
+    const rawCause = get(o, 'cause');
+    if (rawCause !== undefined) {
+      const cause = name(rawCause, 'cause');
+      if (!ERROR_CODE_PATTERN.test(cause)) badField('cause', 'expected an UPPER_SNAKE identifier');
+      out.cause = cause;
+    }
+    return out;
   },
   doorbell: (o) => ({ type: 'doorbell', doorbell: u32(get(o, 'doorbell'), 'doorbell'), value: u32(get(o, 'value'), 'value') }),
   coalesced: (o) => ({ type: 'coalesced', writes: list(get(o, 'writes'), 'writes', LIMITS.COALESCED_WRITES_MAX, coalescedWrite, 1) }),

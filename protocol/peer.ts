@@ -378,7 +378,7 @@ export class Peer {
     }
     if (message.type === 'error') {
       this.stats.errorRepliesReceived++;
-      pending.reject(new ProtocolError(message.code, message.message));
+      pending.reject(new ProtocolError(message.code, message.message, message.cause));
       return;
     }
     if (message.type === 'helloReply' && message.reply === this.helloId) {
@@ -484,7 +484,9 @@ export class Peer {
     const code = raw !== undefined && /^[A-Z][A-Z0-9_]*$/.test(raw) && raw.length <= LIMITS.NAME_MAX ? raw : PROTOCOL_ERROR_CODES.INTERNAL;
     const message = (e instanceof Error ? e.message : String(e)).slice(0, LIMITS.STRING_MAX);
     if (code === PROTOCOL_ERROR_CODES.INTERNAL) this.log('error', `${request.type} handler failed: ${message}`);
-    this.transport.send(encode({ type: 'error', reply: request.id, code, message }));
+    const cause = e instanceof ProtocolError ? e.causeCode : undefined;
+    const valid = cause !== undefined && /^[A-Z][A-Z0-9_]*$/.test(cause) && cause.length <= LIMITS.NAME_MAX;
+    this.transport.send(encode(valid ? { type: 'error', reply: request.id, code, message, cause } : { type: 'error', reply: request.id, code, message }));
   }
 
   private sendAbort(error: ProtocolError): void {

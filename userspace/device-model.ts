@@ -5,7 +5,7 @@
  * as posted messages; virtio devices reach guest memory through DMA requests.
  */
 import { Peer } from '../protocol/peer.js';
-import { ProtocolError } from '../protocol/errors.js';
+import { errorCode, PROTOCOL_ERROR_CODES, ProtocolError } from '../protocol/errors.js';
 import { FEATURES, type ConfigureRequest, type IoRange, type Posted, type ReplyBody, type Request } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { DmaPort, IrqLine } from './bus/device.js';
@@ -72,11 +72,30 @@ export class DeviceModelSession {
   };
 
   private async configure(req: ConfigureRequest): Promise<ReplyBody> {
-    if (this.machine) throw new ProtocolError('STATE', 'configure was already received');
-    const clock: DeviceClock = req.clock === 'virtual' ? new VirtualDeviceClock() : new HostDeviceClock();
+    if (this.machine || this.clock) throw new ProtocolError(PROTOCOL_ERROR_CODES.CONFIG, 'configure was already received');
+    if (req.clock === 'virtual' && !this.peer.features.includes(FEATURES.virtualClock)) {
+      throw new ProtocolError(PROTOCOL_ERROR_CODES.CONFIG, `clock 'virtual' needs the '${FEATURES.virtualClock}' feature, which was not agreed`);
+    }
+    const clock: DeviceClock =
+      req.clock === 'virtual' ? new VirtualDeviceClock((m) => this.peer.post({ type: 'log', level: 'warn', message: m })) : new HostDeviceClock();
     clock.onDeadlineChange((ns) => this.peer.post({ type: 'deadline', ns }));
     this.clock = clock;
-    const machine = await buildDevices(req.devices, {
+    let machine: BuiltMachine;
+    try {
+      machine = await this.build(req, clock);
+    } catch (e) {
+      // A machine that cannot be built is CONFIG; `cause` keeps the device's own code.
+      throw new ProtocolError(PROTOCOL_ERROR_CODES.CONFIG, (e as Error).message, errorCode(e));
+    }
+    this.machine = machine;
+    clock.announce();
+    const pio: IoRange[] = this.pio.ranges().map((r) => ({ base: r.base, size: r.length, name: r.name }));
+    const mmio: IoRange[] = this.mmio.ranges().map((r) => ({ base: r.base, size: r.length, name: r.name }));
+    return { type: 'configureReply', pio, mmio, doorbells: machine.doorbells, coalesced: machine.coalesced };
+  }
+
+  private build(req: ConfigureRequest, clock: DeviceClock): Promise<BuiltMachine> {
+    return buildDevices(req.devices, {
       pio: this.pio,
       mmio: this.mmio,
       clock,
@@ -85,10 +104,13 @@ export class DeviceModelSession {
       event: (e) => this.peer.post({ type: 'event', ...e }),
       log: (level, message) => this.peer.post({ type: 'log', level, message }),
     });
-    this.machine = machine;
-    const pio: IoRange[] = this.pio.ranges().map((r) => ({ base: r.base, size: r.length, name: r.name }));
-    const mmio: IoRange[] = this.mmio.ranges().map((r) => ({ base: r.base, size: r.length, name: r.name }));
-    return { type: 'configureReply', pio, mmio, doorbells: machine.doorbells, coalesced: machine.coalesced };
+  }
+
+  /** String I/O (count > 1) is allowed only when 'string-pio' was agreed. */
+  private checkStringPio(count: number): void {
+    if (count > 1 && !this.peer.features.includes(FEATURES.stringPio)) {
+      throw new ProtocolError(PROTOCOL_ERROR_CODES.UNSUPPORTED, `string port I/O (count ${count}) needs the '${FEATURES.stringPio}' feature, which was not agreed`);
+    }
   }
 
   private onRequest(r: Request): ReplyBody | Promise<ReplyBody> {
@@ -96,6 +118,7 @@ export class DeviceModelSession {
       case 'configure':
         return this.configure(r);
       case 'pioRead': {
+        this.checkStringPio(r.count);
         const data = new Uint8Array(r.size * r.count);
         for (let i = 0; i < r.count; i++) {
           const v = this.pio.read(r.port, r.size);
@@ -104,6 +127,7 @@ export class DeviceModelSession {
         return { type: 'pioReadReply', data };
       }
       case 'pioWrite': {
+        this.checkStringPio(r.data.length / r.size);
         const d = r.data;
         for (let at = 0; at + r.size <= d.length; at += r.size) {
           let v = 0;
@@ -123,24 +147,25 @@ export class DeviceModelSession {
         // Reply first, then let the VMM close the connection; backends are released on close.
         return { type: 'ok' };
       default:
-        throw new ProtocolError('UNEXPECTED', `the device model does not serve ${r.type} requests`);
+        throw new ProtocolError(PROTOCOL_ERROR_CODES.UNEXPECTED, `the device model does not serve ${r.type} requests`);
     }
   }
 
-  private onPosted(m: Posted): void {
+  /** Posted messages; a doorbell's promise makes the peer finish it before the next message. */
+  private onPosted(m: Posted): Promise<void> | undefined {
     switch (m.type) {
       case 'clock':
         this.clock?.advance(m.nowNs);
         break;
       case 'doorbell':
-        this.machine?.doorbell(m.doorbell, m.value);
-        break;
+        return this.machine?.doorbell(m.doorbell, m.value);
       case 'coalesced':
         for (const w of m.writes) (w.space === 'pio' ? this.pio : this.mmio).write(w.addr, w.size, w.value);
         break;
       default:
         break;
     }
+    return undefined;
   }
 }
 

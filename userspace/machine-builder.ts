@@ -41,8 +41,8 @@ export interface BuildContext {
 export interface BuiltMachine {
   doorbells: DoorbellSpec[];
   coalesced: CoalescedZone[];
-  /** A posted doorbell from the VMM (an ioeventfd fired). */
-  doorbell(id: number, value: number): void;
+  /** A posted doorbell from the VMM (an ioeventfd fired); resolves when the queue was processed. */
+  doorbell(id: number, value: number): Promise<void> | undefined;
   /** Release every backend, flushing output. */
   close(): Promise<void>;
 }
@@ -52,7 +52,7 @@ export const VIRTUAL_RTC_EPOCH = 1_767_225_600;
 
 /** Typed error for a configure request the device model cannot satisfy. */
 export class ConfigureError extends Error {
-  readonly code = 'CONFIGURE';
+  readonly code = 'CONFIG';
 }
 
 /** Guest debug output on the device model's stderr (debugcon without a file). */
@@ -68,7 +68,7 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
   const backends: CharBackend[] = [];
   const disks: BlockBackend[] = [];
   const nets: NetBackend[] = [];
-  const doorbellHandlers = new Map<number, (value: number) => void>();
+  const doorbellHandlers = new Map<number, (value: number) => Promise<void>>();
   const doorbells: DoorbellSpec[] = [];
   const coalesced: CoalescedZone[] = [];
   const charBackend = async (spec: string): Promise<CharBackend> => {
@@ -152,7 +152,7 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
           ctx.mmio.register(name, spec.base, VIRTIO_MMIO_WINDOW_SIZE, transport);
           const id = doorbells.length;
           doorbells.push({ doorbell: id, space: 'mmio', addr: spec.base + VIRTIO_MMIO.QUEUE_NOTIFY, size: 4 });
-          doorbellHandlers.set(id, (value) => void transport.notify(value));
+          doorbellHandlers.set(id, (value) => transport.notify(value));
           break;
         }
         default:

@@ -124,10 +124,10 @@ export class DeviceLink {
     try {
       return await this.call(this.peer.request({ type: 'configure', clock: config.clock, devices: config.devices }));
     } catch (e) {
-      const code = errorCode(e);
+      const cause = e instanceof ProtocolError ? (e.causeCode ?? e.code) : errorCode(e);
       const message = (e as Error).message;
-      if (code === 'BAD_IMAGE' || code === 'OPEN_FAILED') throw new ImageError(message);
-      if (code === 'BAD_BACKEND' || code === 'BAD_SPEC') throw new UsageError(message);
+      if (cause === 'BAD_IMAGE' || cause === 'OPEN_FAILED') throw new ImageError(message);
+      if (cause === 'BAD_BACKEND' || cause === 'BAD_SPEC' || cause === 'NET_BAD_SPEC') throw new UsageError(message);
       throw new DeviceLinkError(`the device model refused the machine: ${message}`);
     }
   }

@@ -15,6 +15,8 @@ export interface DeviceClock extends Clock {
   nextDeadline(): number;
   /** Called when the earliest deadline changes (the device model posts `deadline`). */
   onDeadlineChange(listener: (ns: number) => void): void;
+  /** Report the current deadline (-1 for none) if it has not been reported yet. */
+  announce(): void;
   dispose(): void;
 }
 
@@ -24,8 +26,10 @@ export class VirtualDeviceClock implements DeviceClock {
   private readonly queue = new TimerQueue();
   private lastReported = -2;
   private listener: (ns: number) => void = () => {};
+  private warnedBackwards = false;
 
-  constructor() {
+  /** `warn` is told, once, when the VMM moves the clock backwards (protocol README §10). */
+  constructor(private readonly warn: (message: string) => void = () => {}) {
     this.queue.onChange = () => {
       const n = this.queue.next;
       if (n !== this.lastReported) {
@@ -41,7 +45,13 @@ export class VirtualDeviceClock implements DeviceClock {
     return this.queue.create(callback);
   }
   advance(ns: number): void {
-    if (ns < this.t) return;
+    if (ns < this.t) {
+      if (!this.warnedBackwards) {
+        this.warnedBackwards = true;
+        this.warn(`virtual clock moved backwards (${ns} ns after ${this.t} ns); ignored`);
+      }
+      return;
+    }
     this.queue.fireDue(ns, (t) => {
       this.t = t;
     });
@@ -51,6 +61,12 @@ export class VirtualDeviceClock implements DeviceClock {
   }
   onDeadlineChange(listener: (ns: number) => void): void {
     this.listener = listener;
+  }
+  announce(): void {
+    if (this.lastReported === -2) {
+      this.lastReported = this.queue.next;
+      this.listener(this.lastReported);
+    }
   }
   dispose(): void {}
 }
@@ -93,6 +109,7 @@ export class HostDeviceClock implements DeviceClock {
     return this.queue.next;
   }
   onDeadlineChange(): void {}
+  announce(): void {}
   dispose(): void {
     if (this.alarm) clearTimeout(this.alarm);
     this.alarm = undefined;
