@@ -1165,6 +1165,8 @@ export class Cpu implements CpuApi {
     let hasCode = this.faultHasCode;
     let prev = prevVector;
     for (;;) {
+      // Set when the exception bitmap was already asked about `vector` and did not exit.
+      let asked = false;
       if (prev >= 0 && this.nonRoot !== null) {
         // An exception while delivering an event is checked against the exception bitmap
         // before any double-fault processing: if it exits, IDT-vectoring information keeps
@@ -1176,6 +1178,7 @@ export class Cpu implements CpuApi {
           if (e === VmExitSignal.instance) return StopReason.vmExit;
           throw e;
         }
+        asked = true;
       }
       if (prev >= 0) {
         if (prev === Vector.DF) return this.tripleFault();
@@ -1185,10 +1188,11 @@ export class Cpu implements CpuApi {
           vector = Vector.DF;
           code = 0;
           hasCode = true;
+          asked = false;
         }
       }
       try {
-        if (this.nonRoot !== null) this.nonRoot.exception(vector, code, hasCode);
+        if (this.nonRoot !== null && !asked) this.nonRoot.exception(vector, code, hasCode);
         if (vector === Vector.PF) this.cr2 = this.pfLinear;
         const soft = vector === Vector.BP || vector === Vector.OF;
         this.deliver(vector, soft ? EventType.softwareException : EventType.hardwareException, code, hasCode, this.eip);
