@@ -58,7 +58,7 @@ function setReg(c: Cpu, r: number, bits: number, v: number): void {
 }
 
 /** Decode a ModRM byte (and SIB/displacement) into mod/regField/rmReg/eaSeg/eaOff. */
-function modrm(c: Cpu): void {
+export function modrm(c: Cpu): void {
   const m = c.fetch8();
   c.modrm = m;
   const mod = m >> 6;
@@ -129,11 +129,11 @@ function modrm(c: Cpu): void {
   c.eaSeg = c.segOvr >= 0 ? c.segOvr : seg;
 }
 
-function readRm(c: Cpu, bits: number): number {
+export function readRm(c: Cpu, bits: number): number {
   if (c.mod === 3) return getReg(c, c.rmReg, bits);
   return c.rdSz(c.eaSeg, c.eaOff, bits);
 }
-function writeRm(c: Cpu, bits: number, v: number): void {
+export function writeRm(c: Cpu, bits: number, v: number): void {
   if (c.mod === 3) setReg(c, c.rmReg, bits, v);
   else c.wrSz(c.eaSeg, c.eaOff, bits, v);
 }
@@ -147,7 +147,7 @@ function requireMem(c: Cpu): void {
 
 // ------------------------------------------------------------------ ALU
 
-function alu(c: Cpu, op: number, a: number, b: number, bits: number): number {
+export function alu(c: Cpu, op: number, a: number, b: number, bits: number): number {
   let r: number;
   switch (op) {
     case Alu.add:
@@ -207,7 +207,7 @@ function aluResult(c: Cpu, op: number, a: number, b: number, bits: number): numb
 }
 
 /** ALU on r/m destination: write first (it may fault), then the flags. */
-function aluRm(c: Cpu, op: number, b: number, bits: number): void {
+export function aluRm(c: Cpu, op: number, b: number, bits: number): void {
   if (c.mod === 3) {
     const r = alu(c, op, getReg(c, c.rmReg, bits), b, bits);
     if (op !== Alu.cmp) setReg(c, c.rmReg, bits, r);
@@ -298,7 +298,7 @@ function shift(c: Cpu, op: number, a: number, count: number, bits: number): numb
 }
 
 /** Result of a shift/rotate without flags (for write-before-flags on memory). */
-function shiftGroup(c: Cpu, bits: number, count: number): void {
+export function shiftGroup(c: Cpu, bits: number, count: number): void {
   const op = c.regField;
   const a = readRm(c, bits);
   if ((count & 0x1f) === 0) return;
@@ -370,7 +370,7 @@ function muls32(a: number, b: number): void {
 }
 
 /** IMUL with a truncated destination (two- and three-operand forms): result, CF = OF = overflow. */
-function imulTrunc(c: Cpu, a: number, b: number, bits: number): number {
+export function imulTrunc(c: Cpu, a: number, b: number, bits: number): number {
   let r: number;
   let of: number;
   if (bits === 32) {
@@ -1456,7 +1456,13 @@ export function step(c: Cpu): void {
   c.segOvr = -1;
   c.rep = 0;
   c.lock = false;
-  let b = c.fetch8();
+  dispatch(c, c.fetch8());
+}
+
+/** Decode and execute the instruction whose first byte `b` was just fetched (prefixes, then exec). */
+export function dispatch(c: Cpu, first: number): void {
+  const code32 = c.code32;
+  let b = first;
   if (IS_PREFIX[b] === 0) {
     exec(c, b);
     return;
@@ -1504,7 +1510,7 @@ export function step(c: Cpu): void {
   }
 }
 
-function exec(c: Cpu, op: number): void {
+export function exec(c: Cpu, op: number): void {
   const r = c.regs;
   const vb = c.o32 ? 32 : 16;
   if (op < 0x40 && (op & 7) < 6) {
@@ -2208,7 +2214,7 @@ function enter(c: Cpu, vb: number): void {
 }
 
 /** Group 3 (F6/F7): TEST NOT NEG MUL IMUL DIV IDIV. */
-function group3(c: Cpu, bits: number): void {
+export function group3(c: Cpu, bits: number): void {
   modrm(c);
   switch (c.regField) {
     case 0:
@@ -2243,7 +2249,7 @@ function group3(c: Cpu, bits: number): void {
 }
 
 /** Group 5 (FF): INC DEC CALL CALLF JMP JMPF PUSH. */
-function group5(c: Cpu, vb: number): void {
+export function group5(c: Cpu, vb: number): void {
   modrm(c);
   const o = c.regField;
   switch (o) {
@@ -2320,7 +2326,7 @@ function bitApply(kind: number, v: number, bit: number): number {
 }
 
 /** The 0F opcode page (SDM table A-3). */
-function exec0f(c: Cpu): void {
+export function exec0f(c: Cpu): void {
   const op = c.fetch8();
   const r = c.regs;
   const vb = c.o32 ? 32 : 16;

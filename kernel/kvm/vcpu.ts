@@ -163,7 +163,11 @@ export class Vcpu {
     this.primaryControls = adjust(proc, 0, PROC_CAPS, 'primary processor-based');
     this.w(F.PIN_BASED_VM_EXEC_CONTROL, pin);
     this.w(F.CPU_BASED_VM_EXEC_CONTROL, this.primaryControls);
-    this.w(F.SECONDARY_VM_EXEC_CONTROL, adjust(tdp ? SECONDARY_EXEC.ENABLE_EPT | SECONDARY_EXEC.UNRESTRICTED_GUEST : 0, 0, PROC2_CAPS, 'secondary'));
+    // VPID tags this vCPU's translations, so VM entry need not flush the TLB; KVM flushes
+    // explicitly whenever it changes a mapping (EPT zaps, shadow-table zaps).
+    const secondary = SECONDARY_EXEC.ENABLE_VPID | (tdp ? SECONDARY_EXEC.ENABLE_EPT | SECONDARY_EXEC.UNRESTRICTED_GUEST : 0);
+    this.w(F.SECONDARY_VM_EXEC_CONTROL, adjust(secondary, 0, PROC2_CAPS, 'secondary'));
+    this.w(F.VIRTUAL_PROCESSOR_ID, this.id + 1);
     this.w(F.MSR_BITMAP, this.vm.msrBitmap);
     this.w(F.EXCEPTION_BITMAP, this.vm.mmu.exceptionBitmap);
     this.w(F.CR0_GUEST_HOST_MASK, CR0_HOST_OWNED | this.vm.mmu.cr0HostOwned);

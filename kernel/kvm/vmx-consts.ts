@@ -27,6 +27,7 @@ export const CPU_BASED = {
 
 export const SECONDARY_EXEC = {
   ENABLE_EPT: 1 << 1,
+  ENABLE_VPID: 1 << 5,
   UNRESTRICTED_GUEST: 1 << 7,
 } as const;
 

@@ -207,8 +207,8 @@ export interface GuestStateFailure {
 }
 
 /** Checks on the guest-state area (SDM 27.3.1). */
-export function checkGuestState(vmcs: Vmcs): GuestStateFailure | null {
-  const why = guestStateRule(vmcs);
+export function checkGuestState(vmcs: Vmcs, structure = true): GuestStateFailure | null {
+  const why = guestStateRule(vmcs, structure);
   if (why !== null) return { why, qualification: EntryFailureQualification.DEFAULT };
   // VMCS shadowing is unsupported, so the link pointer must be all ones (SDM 27.3.1.5).
   if (vmcs.read(VmcsField.VMCS_LINK_POINTER) !== 0xffff_ffff || vmcs.readHigh(VmcsField.VMCS_LINK_POINTER) !== 0xffff_ffff) {
@@ -217,7 +217,8 @@ export function checkGuestState(vmcs: Vmcs): GuestStateFailure | null {
   return null;
 }
 
-function guestStateRule(vmcs: Vmcs): string | null {
+/** `structure` false: the CR, segment and descriptor-table fields are as last checked; skip them. */
+function guestStateRule(vmcs: Vmcs, structure: boolean): string | null {
   const proc = vmcs.read(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
   const proc2 = proc & ProcBased.ACTIVATE_SECONDARY_CONTROLS ? vmcs.read(VmcsField.SECONDARY_VM_EXEC_CONTROL) : 0;
   const unrestricted = (proc2 & ProcBased2.UNRESTRICTED_GUEST) !== 0;
@@ -226,7 +227,7 @@ function guestStateRule(vmcs: Vmcs): string | null {
   // 27.3.1.1 control registers, debug registers, MSRs
   const cr0 = vmcs.read(VmcsField.GUEST_CR0);
   const fixed0 = unrestricted ? FixedCr.CR0_FIXED0 & ~FixedCr.UNRESTRICTED_CR0_RELAXED : FixedCr.CR0_FIXED0;
-  if (!fixedBitsOk(cr0, fixed0, FixedCr.CR0_FIXED1)) return 'guest CR0 fixed bits';
+  if (structure && !fixedBitsOk(cr0, fixed0, FixedCr.CR0_FIXED1)) return 'guest CR0 fixed bits';
   if (cr0 & CR0_PG && !(cr0 & CR0_PE)) return 'guest CR0.PG without PE';
   if (!fixedBitsOk(vmcs.read(VmcsField.GUEST_CR4), FixedCr.CR4_FIXED0, FixedCr.CR4_FIXED1)) return 'guest CR4 fixed bits';
   if (entryCtl & EntryControls.LOAD_DEBUG_CONTROLS) {
@@ -244,7 +245,7 @@ function guestStateRule(vmcs: Vmcs): string | null {
   if (entryValid && entryType === InterruptionType.EXTERNAL_INTERRUPT && !(rflags & Rflags.IF)) return 'external interrupt injected with IF = 0';
 
   // 27.3.1.2 segment registers
-  const segRule = checkSegments(vmcs, cr0, v86, unrestricted);
+  const segRule = structure || v86 ? checkSegments(vmcs, cr0, v86, unrestricted) : null;
   if (segRule !== null) return segRule;
 
   // 27.3.1.3 descriptor-table registers

@@ -22,6 +22,32 @@ const slotOf = new Int16Array(SLOT_TABLE_SIZE).fill(NO_SLOT);
 let slotCount = 0;
 for (const enc of Object.values(VmcsField)) slotOf[enc >>> 1] = slotCount++;
 
+/**
+ * Classes of fields whose changes make VM entry re-run checks (see Vmcs.dirty): controls,
+ * host state, and the guest state the segment/CR/descriptor-table checks read. Guest fields
+ * that change on nearly every exit (RIP, RSP, RFLAGS, interruptibility, activity, the
+ * preemption timer, pending debug exceptions) are checked on every entry anyway.
+ */
+export const VmcsDirty = { controls: 1, host: 2, guestStructure: 4, all: 7 } as const;
+
+const EVERY_ENTRY_GUEST_FIELDS = new Set<number>([
+  VmcsField.GUEST_RIP,
+  VmcsField.GUEST_RSP,
+  VmcsField.GUEST_RFLAGS,
+  VmcsField.GUEST_INTERRUPTIBILITY_INFO,
+  VmcsField.GUEST_ACTIVITY_STATE,
+  VmcsField.VMX_PREEMPTION_TIMER_VALUE,
+  VmcsField.GUEST_PENDING_DBG_EXCEPTIONS,
+]);
+
+/** Dirty class of each slot (0 for read-only exit information). */
+const dirtyClassOf = new Uint8Array(slotCount);
+for (const enc of Object.values(VmcsField)) {
+  const t = fieldType(enc);
+  dirtyClassOf[slotOf[enc >>> 1]!] =
+    t === FieldType.control ? VmcsDirty.controls : t === FieldType.host ? VmcsDirty.host : t === FieldType.guest && !EVERY_ENTRY_GUEST_FIELDS.has(enc) ? VmcsDirty.guestStructure : 0;
+}
+
 /** Slot of an encoding, or -1 if it names no supported component (incl. a bad access type). */
 function slotFor(encoding: number): number {
   if (encoding < 0 || encoding >= SLOT_TABLE_SIZE * 2 || !Number.isInteger(encoding)) return NO_SLOT;
@@ -37,6 +63,12 @@ export class Vmcs {
   launchState: LaunchState = LaunchState.clear;
   /** Two words per slot: [2·slot] = bits 31:0, [2·slot + 1] = bits 63:32. */
   private readonly data = new Uint32Array(slotCount * 2);
+  /**
+   * VmcsDirty classes with a field whose value changed since the last successful VM entry.
+   * Entry checks of a class whose fields are all as they were when last checked cannot fail
+   * differently, so VM entry skips them (a model shortcut with the SDM's results).
+   */
+  dirty: number = VmcsDirty.all;
 
   constructor(revisionId: number) {
     this.revisionId = revisionId;
@@ -104,16 +136,21 @@ export class Vmcs {
 
   private store(slot: number, encoding: number, value: number): void {
     const width = fieldWidth(encoding);
+    const lo = slot * 2;
+    const before0 = this.data[lo];
+    const before1 = this.data[lo + 1];
     if (width === FieldWidth.bits64) {
       if (fieldAccess(encoding) === FieldAccess.high) {
-        this.data[slot * 2 + 1] = value >>> 0;
+        this.data[lo + 1] = value >>> 0;
       } else {
-        this.data[slot * 2] = value >>> 0;
-        this.data[slot * 2 + 1] = 0;
+        this.data[lo] = value >>> 0;
+        this.data[lo + 1] = 0;
       }
-      return;
+    } else {
+      // Narrower fields drop the high bits of the operand (SDM 31.3 VMWRITE).
+      this.data[lo] = fieldBits(width) === 16 ? value & MASK16 : value >>> 0;
     }
-    // Narrower fields drop the high bits of the operand (SDM 31.3 VMWRITE).
-    this.data[slot * 2] = fieldBits(width) === 16 ? value & MASK16 : value >>> 0;
+    if (this.data[lo] !== before0 || this.data[lo + 1] !== before1) this.dirty |= dirtyClassOf[slot]!;
   }
+
 }

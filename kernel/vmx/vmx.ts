@@ -17,7 +17,7 @@ import { checkControls, checkGuestState, checkHostState } from './entry-checks.j
 import { BASIC_EXIT_REASON_MASK, EXIT_REASON_COUNT, ExitReason, ExitReasonFlags } from './exit-reasons.js';
 import { IntrInfo, InterruptionType, makeIntrInfo } from './interruption.js';
 import { VmxNonRoot } from './nonroot.js';
-import { LaunchState, Vmcs } from './vmcs.js';
+import { LaunchState, Vmcs, VmcsDirty } from './vmcs.js';
 import { VmcsField } from './vmcs-fields.js';
 import { VmInstructionError } from './vm-instruction-errors.js';
 
@@ -231,13 +231,17 @@ export class Vmx {
     // 27.1 basic checks
     if (launch && vmcs.launchState !== LaunchState.clear) return this.entryFail(vmcs, VmInstructionError.VMLAUNCH_NONCLEAR_VMCS, 'VMLAUNCH with a launched VMCS');
     if (!launch && vmcs.launchState !== LaunchState.launched) return this.entryFail(vmcs, VmInstructionError.VMRESUME_NONLAUNCHED_VMCS, 'VMRESUME with a clear VMCS');
-    // 27.2 controls and host state
-    const badControl = checkControls(vmcs, this.mem.size);
-    if (badControl !== null) return this.entryFail(vmcs, VmInstructionError.ENTRY_INVALID_CONTROL_FIELD, badControl);
-    const badHost = checkHostState(vmcs);
-    if (badHost !== null) return this.entryFail(vmcs, VmInstructionError.ENTRY_INVALID_HOST_STATE_FIELD, badHost);
+    // 27.2 controls and host state (only classes changed since the last successful entry)
+    if (vmcs.dirty & VmcsDirty.controls) {
+      const badControl = checkControls(vmcs, this.mem.size);
+      if (badControl !== null) return this.entryFail(vmcs, VmInstructionError.ENTRY_INVALID_CONTROL_FIELD, badControl);
+    }
+    if (vmcs.dirty & VmcsDirty.host) {
+      const badHost = checkHostState(vmcs);
+      if (badHost !== null) return this.entryFail(vmcs, VmInstructionError.ENTRY_INVALID_HOST_STATE_FIELD, badHost);
+    }
     // 27.3 guest state: a failure here is a VM exit with bit 31 set (27.8)
-    const badGuest = checkGuestState(vmcs);
+    const badGuest = checkGuestState(vmcs, (vmcs.dirty & (VmcsDirty.guestStructure | VmcsDirty.controls)) !== 0);
     if (badGuest !== null) {
       this.lastEntryFailure = badGuest.why;
       const reason = (ExitReason.INVALID_STATE | ExitReasonFlags.FAILED_VMENTRY) >>> 0;
@@ -247,6 +251,7 @@ export class Vmx {
       return { kind: 'exit', reason };
     }
     this.lastEntryFailure = null;
+    vmcs.dirty = 0;
 
     this.loadGuestState(vmcs);
     if (launch) vmcs.launchState = LaunchState.launched;
