@@ -122,6 +122,8 @@ export class Vcpu {
   cpuid: CpuidEntry[] = supportedCpuid();
   /** Instructions to run before the next slice end; the VMM stops exactly at virtual-clock deadlines. */
   budget: () => number = () => DEFAULT_SLICE;
+  /** Wall time per slice in ms; the VMM shortens it while the device model has I/O in flight. */
+  sliceMs: () => number = () => SLICE_MS;
   /** When set, every VM exit is described here (`tskvm run --trace`). */
   trace: ((line: string) => void) | undefined;
   private launched = false;
@@ -434,7 +436,7 @@ export class Vcpu {
     // Slice ends sit on fixed instruction multiples, so preemption-timer exits happen at the
     // same instructions whenever the host happened to yield.
     this.sliceEndAt = (Math.floor(this.cpu.instructionCount / DEFAULT_SLICE) + 1) * DEFAULT_SLICE;
-    this.sliceEndMs = performance.now() + SLICE_MS;
+    this.sliceEndMs = performance.now() + this.sliceMs();
   }
 
   private traceExit(reason: number): void {

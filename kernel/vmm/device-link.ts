@@ -34,6 +34,9 @@ const START_TIMEOUT_MS = 10_000;
 /** How long a clean shutdown may take before the device model is killed. */
 const SHUTDOWN_TIMEOUT_MS = 2_000;
 
+/** How long after a doorbell or DMA request the device model counts as busy. */
+const IO_ACTIVE_MS = 2;
+
 const OFFERED_FEATURES = [FEATURES.coalesced, FEATURES.doorbell, FEATURES.virtualClock, FEATURES.stringPio];
 
 /** Host-side failure of the device-model link (exit status 70). */
@@ -47,6 +50,8 @@ function cliEntry(): string {
 
 export class DeviceLink {
   private deadline = -1;
+  /** Until when (performance.now() ms) the device model is expected to ask for DMA. */
+  private ioActiveUntil = 0;
   private lastClockPosted = -1;
   private closing = false;
   private clockNow: (() => number) | undefined;
@@ -169,8 +174,17 @@ export class DeviceLink {
     await this.call(this.peer.request({ type: 'mmioWrite', addr, size: size as AccessSize, value }));
   }
 
+  /**
+   * The device model is working on a doorbell or DMA: the vCPU should return to the event loop
+   * often so that its DMA requests are served without waiting for a whole slice.
+   */
+  get ioActive(): boolean {
+    return performance.now() < this.ioActiveUntil;
+  }
+
   postDoorbell(doorbell: number, value: number): void {
     this.counters.doorbells++;
+    this.ioActiveUntil = performance.now() + IO_ACTIVE_MS;
     this.postClock();
     this.peer.post({ type: 'doorbell', doorbell, value: value >>> 0 });
   }
@@ -213,6 +227,7 @@ export class DeviceLink {
 
   private onRequest(r: Request): ReplyBody {
     const ram = this.h.ram;
+    this.ioActiveUntil = performance.now() + IO_ACTIVE_MS;
     try {
       if (r.type === 'dmaRead') {
         this.counters.dmaReads++;

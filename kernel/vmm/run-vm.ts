@@ -8,7 +8,7 @@ import type { RunOptions } from '../../cli/run-options.js';
 import { EXIT_STATUS } from '../../cli/exit-status.js';
 import { Kvm } from '../kvm/kvm.js';
 import { KVM_EXIT, KVM_EXIT_IO, KVM_EXIT_NAMES } from '../kvm/kvm-run.js';
-import { DEFAULT_SLICE, type Vcpu } from '../kvm/vcpu.js';
+import { DEFAULT_SLICE, SLICE_MS, type Vcpu } from '../kvm/vcpu.js';
 import type { Vm } from '../kvm/vm.js';
 import { VmcsField as F } from '../vmx/vmcs-fields.js';
 import { applyStartState } from './boot-state.js';
@@ -18,6 +18,9 @@ import { ImageError } from './loader/image-error.js';
 import { loadImage } from './loader/detect.js';
 import { buildMachineConfig } from './machine-config.js';
 import { reportStats } from './stats-report.js';
+
+/** Slice length while the device model has I/O in flight (ms). */
+const IO_SLICE_MS = 0.05;
 
 /** Host memory beyond guest RAM: EPT tables, VMCS, bitmaps. */
 const HOST_OVERHEAD = 64 * 1024 * 1024;
@@ -85,6 +88,8 @@ export async function runVm(o: RunOptions): Promise<number> {
     }
     for (const z of claimed.coalesced) vm.registerCoalescedZone(z.base, z.size, z.space === 'pio');
     if (o.pit === 'kernel') vm.createPit2();
+    // Short slices while the device model does I/O, so its DMA requests are served promptly.
+    vcpu.sliceMs = () => (link.ioActive ? IO_SLICE_MS : SLICE_MS);
     if (o.clock === 'virtual') useVirtualClock(vm, vcpu, link);
     else vm.haltPolicy = () => new Promise<boolean>((resolve) => vm.onKick(() => resolve(true)));
 
