@@ -21,6 +21,7 @@ import { EventType, Reg, SReg, type CpuApi } from './cpu.js';
 import { ARITH_FLAGS, EFLAGS_WRITABLE, Eflags, lazyCf, lazyFlags, lazyOf, parity8 } from './flags.js';
 import { Ar, Cr0, Cr4, PDE4M_RESERVED, PAT_DEFAULT, PfErr, Pte, SysType, Vector } from './arch.js';
 import { step } from './execute.js';
+import { stepFast32 } from './fast-path.js';
 import { TaskSource, taskSwitch } from './task-switch.js';
 
 /** Thrown (as a singleton) to unwind an instruction that raised an exception; see Cpu.faultVector. */
@@ -127,6 +128,10 @@ export class Cpu implements CpuApi {
   vm86 = false;
   cplv = 0;
   code32 = false;
+  /** 32-bit code with the fast path on: the run loop uses fast-path.ts stepFast32. */
+  fast32 = false;
+  /** Off makes every instruction take the general decoder (tests compare the two paths). */
+  fastPathEnabled = true;
   ss32 = false;
   /** TLB permission bit for data reads / writes / fetches at the current privilege level. */
   accR: number = TlbBit.read;
@@ -408,6 +413,7 @@ export class Cpu implements CpuApi {
     this.segHi[s] = hi;
     if (s === SReg.CS) {
       this.code32 = (ar & Ar.DB) !== 0;
+      this.fast32 = this.code32 && this.fastPathEnabled;
       this.fetchPage = -1;
       this.csBase = this.segBase[s]!;
       this.csLimit = hi;
@@ -1294,8 +1300,10 @@ export class Cpu implements CpuApi {
           // instrStart first: an exit from the window check must leave EIP at this boundary.
           this.instrStart = this.eip;
           this.instrEsp = this.regs[Reg.ESP]!;
-          if (this.attention === 0) step(this);
-          else {
+          if (this.attention === 0) {
+            if (this.fast32) stepFast32(this);
+            else step(this);
+          } else {
             const r = this.stepWithEvents();
             if (r >= 0) return r as StopReason;
           }

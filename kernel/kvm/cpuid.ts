@@ -4,6 +4,7 @@
  * Identity: a P6-class "GenuineIntel" family 6 part with no x87/MMX/SSE and no local APIC
  * (DESIGN.md: no APIC unless asked for, and CPUID says so).
  */
+import { CpuidEdx } from '../cpu/arch.js';
 
 /** struct kvm_cpuid_entry2 without the padding. */
 export interface CpuidEntry {
@@ -16,22 +17,8 @@ export interface CpuidEntry {
   edx: number;
 }
 
-/** CPUID.01H:EDX feature bits (SDM Vol. 2A, Table 3-11). */
-export const CPUID_1_EDX = {
-  FPU: 1 << 0,
-  VME: 1 << 1,
-  DE: 1 << 2,
-  PSE: 1 << 3,
-  TSC: 1 << 4,
-  MSR: 1 << 5,
-  PAE: 1 << 6,
-  CX8: 1 << 8,
-  APIC: 1 << 9,
-  SEP: 1 << 11,
-  PGE: 1 << 13,
-  CMOV: 1 << 15,
-  PAT: 1 << 16,
-} as const;
+/** CPUID.01H:EDX feature bits (SDM Vol. 2A, Table 3-11): the processor's table, plus PAT (MSR 0x277 is implemented). */
+export const CPUID_1_EDX = { ...CpuidEdx, PAT: 1 << 16 } as const;
 
 function ascii4(s: string): number {
   return (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;

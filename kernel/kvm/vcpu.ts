@@ -159,7 +159,7 @@ export class Vcpu {
   private setupControls(): void {
     const tdp = this.vm.mmu.kind === 'ept';
     // adjust_vmx_controls: what we need, forced to the capability MSRs' must-be-1 bits.
-    const pin = adjust(PIN_BASED.EXT_INTR_MASK | PIN_BASED.NMI_EXITING | PIN_BASED.VMX_PREEMPTION_TIMER, 0, PIN_CAPS, 'pin-based');
+    const pin = adjust(PIN_BASED.EXT_INTR_EXITING | PIN_BASED.NMI_EXITING | PIN_BASED.VMX_PREEMPTION_TIMER, 0, PIN_CAPS, 'pin-based');
     let proc = CPU_BASED.HLT_EXITING | CPU_BASED.UNCOND_IO_EXITING | CPU_BASED.USE_MSR_BITMAPS | CPU_BASED.ACTIVATE_SECONDARY_CONTROLS;
     if (!tdp) proc |= CPU_BASED.INVLPG_EXITING | CPU_BASED.CR3_LOAD_EXITING | CPU_BASED.CR3_STORE_EXITING;
     this.primaryControls = adjust(proc, 0, PROC_CAPS, 'primary processor-based');
@@ -599,7 +599,7 @@ export class Vcpu {
     const old = this.guestCr(cr);
     if (cr === 0) this.setCr0(value);
     else this.setCr4(value);
-    const paging = cr === 0 ? X86_CR0.PG | X86_CR0.WP | X86_CR0.PE : X86_CR4.PSE | X86_CR4.PGE | (1 << 5);
+    const paging = cr === 0 ? X86_CR0.PG | X86_CR0.WP | X86_CR0.PE : X86_CR4.PSE | X86_CR4.PGE | X86_CR4.PAE;
     if ((old ^ value) & paging) this.vm.mmu.pagingModeChanged(this);
   }
 

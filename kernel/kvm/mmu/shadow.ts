@@ -35,7 +35,6 @@ export const PTE = {
 export const PFEC = { P: 1 << 0, W: 1 << 1, U: 1 << 2 } as const;
 
 const PF_VECTOR = 14;
-const CR4_PAE = 1 << 5;
 
 /** A shadow page table: which guest table (gfn) or 4 MiB region it stands for. */
 interface ShadowTable {
@@ -54,7 +53,7 @@ export class ShadowMmu implements Mmu {
   readonly exceptionBitmap = 1 << PF_VECTOR;
   /** CR0.PE/PG/WP are KVM's: the hardware always runs paged, protected and with WP set. */
   readonly cr0HostOwned = X86_CR0.PE | X86_CR0.PG | X86_CR0.WP;
-  readonly cr4HostOwned = X86_CR4.PSE | X86_CR4.PGE | CR4_PAE;
+  readonly cr4HostOwned = X86_CR4.PSE | X86_CR4.PGE | X86_CR4.PAE;
   private root: number;
   private readonly tables = new Map<number, ShadowTable>(); // by page-directory index
   /** Shadow PTE HPAs by the guest frame they map (the rmap), to write-protect frames later. */

@@ -1,0 +1,394 @@
+/**
+ * The interpreter's fast path for 32-bit code (CS.D = 1): the most frequent one-byte opcodes of
+ * compiled code (SDM Vol. 2, opcode map in appendix A) without prefixes, executed with the
+ * operand and address size known to be 32 bits and register forms inlined. Everything else,
+ * and every prefixed instruction, goes to the general decoder (execute.ts `dispatch`), so the
+ * architectural result is the same on both paths; fast-path.test.ts checks that differentially.
+ */
+import { Reg } from './cpu.js';
+import { ARITH_FLAGS, Eflags, LazyOp } from './flags.js';
+import type { Cpu } from './processor.js';
+import { alu, aluRm, dispatch, exec0f, getReg8, group3, group5, modrm, setReg8, shiftGroup } from './execute.js';
+
+/** ALU operation numbers of the 00-3F block and group 1 (SDM table A-6). */
+const Alu = { add: 0, or: 1, adc: 2, sbb: 3, and: 4, sub: 5, xor: 6, cmp: 7 } as const;
+/** The status flags an INC/DEC leaves lazy (CF keeps its value). */
+const INC_DEC_FLAGS = ARITH_FLAGS & ~Eflags.CF;
+/** Jcc condition pairs (cc >> 1, SDM Vol. 1 table B-1). */
+const Cond = { o: 0, b: 1, z: 2, be: 3, s: 4, p: 5, l: 6, le: 7 } as const;
+
+/**
+ * 32-bit ALU operation on two int32 operands, recording the lazy flags exactly as execute.ts
+ * `alu` does for 32 bits; returns the result as int32.
+ */
+function alu32(c: Cpu, op: number, a: number, b: number): number {
+  let r: number;
+  let lz: number;
+  switch (op) {
+    case Alu.add:
+      r = (a + b) | 0;
+      lz = LazyOp.add;
+      break;
+    case Alu.or:
+      r = a | b;
+      lz = LazyOp.logic;
+      break;
+    case Alu.and:
+      r = a & b;
+      lz = LazyOp.logic;
+      break;
+    case Alu.xor:
+      r = a ^ b;
+      lz = LazyOp.logic;
+      break;
+    case Alu.sub:
+    case Alu.cmp:
+      r = (a - b) | 0;
+      lz = LazyOp.sub;
+      break;
+    default:
+      // ADC / SBB read CF: the general routine
+      return alu(c, op, a, b, 32);
+  }
+  c.lzOp = lz;
+  c.lzA = a;
+  c.lzB = b;
+  c.lzRes = r;
+  c.lzBits = 32;
+  c.lazyMask = ARITH_FLAGS;
+  return r;
+}
+
+/**
+ * Jcc/SETcc condition `cc`, reading the lazy record of a 32-bit SUB/CMP or logic operation
+ * directly (the usual producers of a branch condition); any other state goes to Cpu.cond.
+ */
+export function condFast(c: Cpu, cc: number): boolean {
+  const neg = (cc & 1) !== 0;
+  if (c.lzBits === 32) {
+    const mask = c.lazyMask;
+    if (mask === ARITH_FLAGS) {
+      const op = c.lzOp;
+      if (op === LazyOp.sub) {
+        const a = c.lzA;
+        const b = c.lzB;
+        switch (cc >> 1) {
+          case Cond.b:
+            return a >>> 0 < b >>> 0 !== neg;
+          case Cond.z:
+            return (a | 0) === (b | 0) !== neg;
+          case Cond.be:
+            return a >>> 0 <= b >>> 0 !== neg;
+          case Cond.s:
+            return (c.lzRes | 0) < 0 !== neg;
+          case Cond.l:
+            return (a | 0) < (b | 0) !== neg;
+          case Cond.le:
+            return (a | 0) <= (b | 0) !== neg;
+          default:
+            return c.cond(cc);
+        }
+      }
+      if (op === LazyOp.logic) {
+        const res = c.lzRes | 0;
+        switch (cc >> 1) {
+          case Cond.o:
+          case Cond.b:
+            // OF and CF are clear after a logic operation
+            return neg;
+          case Cond.z:
+          case Cond.be:
+            return res === 0 !== neg;
+          case Cond.s:
+          case Cond.l:
+            return res < 0 !== neg;
+          case Cond.le:
+            return res <= 0 !== neg;
+          default:
+            return c.cond(cc);
+        }
+      }
+    } else if (mask === INC_DEC_FLAGS && cc >> 1 === Cond.z) {
+      // INC/DEC then JZ/JNZ: ZF comes from the result alone
+      return (c.lzRes | 0) === 0 !== neg;
+    }
+  }
+  return c.cond(cc);
+}
+
+/** Near jump to a 32-bit target (SDM JMP): #GP(0) beyond the CS limit. */
+function jump32(c: Cpu, target: number): void {
+  const t = target >>> 0;
+  if (t > c.csLimit) c.gp(0);
+  c.eip = t;
+}
+
+/**
+ * Execute one instruction at CS:EIP in 32-bit code (the caller checked c.code32). Same
+ * per-instruction state as execute.ts `step`; opcodes not handled here go to `dispatch`.
+ */
+export function stepFast32(c: Cpu): void {
+  c.instructionCount++;
+  c.o32 = true;
+  c.a32 = true;
+  c.segOvr = -1;
+  c.rep = 0;
+  c.lock = false;
+  const op = c.fetch8();
+  const r = c.regs;
+  switch (op) {
+    // ALU Ev,Gv (00-3F column 1)
+    case 0x01:
+    case 0x09:
+    case 0x11:
+    case 0x19:
+    case 0x21:
+    case 0x29:
+    case 0x31:
+    case 0x39: {
+      const aop = op >> 3;
+      modrm(c);
+      if (c.mod === 3) {
+        const rm = c.rmReg;
+        const v = alu32(c, aop, r[rm]!, r[c.regField]!);
+        if (aop !== Alu.cmp) r[rm] = v;
+      } else aluRm(c, aop, r[c.regField]!, 32);
+      return;
+    }
+    // ALU Gv,Ev (00-3F column 3)
+    case 0x03:
+    case 0x0b:
+    case 0x13:
+    case 0x1b:
+    case 0x23:
+    case 0x2b:
+    case 0x33:
+    case 0x3b: {
+      const aop = op >> 3;
+      modrm(c);
+      const b = c.mod === 3 ? r[c.rmReg]! : c.rd32(c.eaSeg, c.eaOff);
+      const reg = c.regField;
+      const v = alu32(c, aop, r[reg]!, b);
+      if (aop !== Alu.cmp) r[reg] = v;
+      return;
+    }
+    // ALU eAX,Iz (00-3F column 5)
+    case 0x05:
+    case 0x0d:
+    case 0x15:
+    case 0x1d:
+    case 0x25:
+    case 0x2d:
+    case 0x35:
+    case 0x3d: {
+      const aop = op >> 3;
+      const v = alu32(c, aop, r[Reg.EAX]!, c.fetch32());
+      if (aop !== Alu.cmp) r[Reg.EAX] = v;
+      return;
+    }
+    case 0x0f: {
+      const op2 = c.fetch8();
+      if ((op2 & 0xf0) === 0x80) {
+        // Jcc rel32
+        const d = c.fetch32();
+        if (condFast(c, op2 & 0xf)) jump32(c, c.eip + d);
+        return;
+      }
+      if (op2 === 0xb6) {
+        // MOVZX Gv,Eb
+        modrm(c);
+        r[c.regField] = c.mod === 3 ? getReg8(c, c.rmReg) : c.rd8(c.eaSeg, c.eaOff);
+        return;
+      }
+      // the rest of the 0F page re-reads its opcode byte
+      c.eip = c.eip - 1;
+      exec0f(c);
+      return;
+    }
+    case 0x40:
+    case 0x41:
+    case 0x42:
+    case 0x43:
+    case 0x44:
+    case 0x45:
+    case 0x46:
+    case 0x47: {
+      const reg = op & 7;
+      const a = r[reg]!;
+      const res = (a + 1) | 0;
+      r[reg] = res;
+      c.setLazyKeepCf(LazyOp.inc, a, res, 32);
+      return;
+    }
+    case 0x48:
+    case 0x49:
+    case 0x4a:
+    case 0x4b:
+    case 0x4c:
+    case 0x4d:
+    case 0x4e:
+    case 0x4f: {
+      const reg = op & 7;
+      const a = r[reg]!;
+      const res = (a - 1) | 0;
+      r[reg] = res;
+      c.setLazyKeepCf(LazyOp.dec, a, res, 32);
+      return;
+    }
+    case 0x50:
+    case 0x51:
+    case 0x52:
+    case 0x53:
+    case 0x54:
+    case 0x55:
+    case 0x56:
+    case 0x57:
+      c.push32(r[op & 7]!);
+      return;
+    case 0x58:
+    case 0x59:
+    case 0x5a:
+    case 0x5b:
+    case 0x5c:
+    case 0x5d:
+    case 0x5e:
+    case 0x5f: {
+      const v = c.pop32();
+      r[op & 7] = v;
+      return;
+    }
+    case 0x70:
+    case 0x71:
+    case 0x72:
+    case 0x73:
+    case 0x74:
+    case 0x75:
+    case 0x76:
+    case 0x77:
+    case 0x78:
+    case 0x79:
+    case 0x7a:
+    case 0x7b:
+    case 0x7c:
+    case 0x7d:
+    case 0x7e:
+    case 0x7f: {
+      const d = (c.fetch8() << 24) >> 24;
+      if (condFast(c, op & 0xf)) jump32(c, c.eip + d);
+      return;
+    }
+    case 0x81:
+    case 0x83: {
+      modrm(c);
+      const aop = c.regField;
+      const imm = op === 0x81 ? c.fetch32() : (c.fetch8() << 24) >> 24;
+      if (c.mod === 3) {
+        const rm = c.rmReg;
+        const v = alu32(c, aop, r[rm]!, imm);
+        if (aop !== Alu.cmp) r[rm] = v;
+      } else aluRm(c, aop, imm, 32);
+      return;
+    }
+    case 0x85: {
+      modrm(c);
+      const a = c.mod === 3 ? r[c.rmReg]! : c.rd32(c.eaSeg, c.eaOff);
+      alu32(c, Alu.and, a, r[c.regField]!);
+      return;
+    }
+    case 0x88:
+      modrm(c);
+      if (c.mod === 3) setReg8(c, c.rmReg, getReg8(c, c.regField));
+      else c.wr8(c.eaSeg, c.eaOff, getReg8(c, c.regField));
+      return;
+    case 0x89:
+      modrm(c);
+      if (c.mod === 3) r[c.rmReg] = r[c.regField]!;
+      else c.wr32(c.eaSeg, c.eaOff, r[c.regField]!);
+      return;
+    case 0x8a:
+      modrm(c);
+      setReg8(c, c.regField, c.mod === 3 ? getReg8(c, c.rmReg) : c.rd8(c.eaSeg, c.eaOff));
+      return;
+    case 0x8b:
+      modrm(c);
+      r[c.regField] = c.mod === 3 ? r[c.rmReg]! : c.rd32(c.eaSeg, c.eaOff);
+      return;
+    case 0x8d:
+      modrm(c);
+      if (c.mod === 3) c.ud();
+      r[c.regField] = c.eaOff;
+      return;
+    case 0x90:
+      return;
+    case 0xb8:
+    case 0xb9:
+    case 0xba:
+    case 0xbb:
+    case 0xbc:
+    case 0xbd:
+    case 0xbe:
+    case 0xbf:
+      r[op & 7] = c.fetch32();
+      return;
+    case 0xc1:
+      modrm(c);
+      shiftGroup(c, 32, c.fetch8());
+      return;
+    case 0xc3: {
+      const t = c.peek(0, 32);
+      jump32(c, t);
+      c.addSp(4);
+      return;
+    }
+    case 0xc6:
+      modrm(c);
+      if (c.regField !== 0) c.ud();
+      if (c.mod === 3) setReg8(c, c.rmReg, c.fetch8());
+      else {
+        const imm = c.fetch8();
+        c.wr8(c.eaSeg, c.eaOff, imm);
+      }
+      return;
+    case 0xc7:
+      modrm(c);
+      if (c.regField !== 0) c.ud();
+      if (c.mod === 3) r[c.rmReg] = c.fetch32();
+      else {
+        const imm = c.fetch32();
+        c.wr32(c.eaSeg, c.eaOff, imm);
+      }
+      return;
+    case 0xd1:
+      modrm(c);
+      shiftGroup(c, 32, 1);
+      return;
+    case 0xe8: {
+      const d = c.fetch32();
+      const ret = c.eip;
+      const t = (ret + d) >>> 0;
+      if (t > c.csLimit) c.gp(0);
+      c.push32(ret);
+      c.eip = t;
+      return;
+    }
+    case 0xe9: {
+      const d = c.fetch32();
+      jump32(c, c.eip + d);
+      return;
+    }
+    case 0xeb: {
+      const d = (c.fetch8() << 24) >> 24;
+      jump32(c, c.eip + d);
+      return;
+    }
+    case 0xf7:
+      group3(c, 32);
+      return;
+    case 0xff:
+      group5(c, 32);
+      return;
+    default:
+      dispatch(c, op);
+      return;
+  }
+}
