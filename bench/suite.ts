@@ -64,8 +64,8 @@ async function throughput(name: string, append: string, bytes: number, extra: re
   };
 }
 
-/** The raw transport floor: msgpack request/reply to a real device-model process. */
-async function transportFloor(address: string): Promise<number> {
+/** A device model started on its own (`tskvm devices --listen ADDRESS --once`). */
+async function startDeviceModel(address: string): Promise<{ bound: string; closed: Promise<unknown> }> {
   const dm = spawn(process.execPath, [TSKVM_BIN, 'devices', '--listen', address, '--once'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const bound = await new Promise<string>((resolve, reject) => {
     let err = '';
@@ -76,10 +76,16 @@ async function transportFloor(address: string): Promise<number> {
     });
     dm.on('exit', () => reject(new Error(`device model exited: ${err}`)));
   });
-  const { peer } = await connectPeer(bound, { features: [], role: 'qtest' });
+  return { bound, closed: new Promise((resolve) => dm.on('close', resolve)) };
+}
+
+/** The raw transport floor: msgpack request/reply to a real device-model process. */
+async function transportFloor(address: string): Promise<number> {
+  const dm = await startDeviceModel(address);
+  const { peer } = await connectPeer(dm.bound, { features: [], role: 'qtest' });
   const r = await measurePingPong(peer, { rounds: 2000 });
   peer.close();
-  await new Promise((resolve) => dm.on('close', resolve));
+  await dm.closed;
   return r.p50Us;
 }
 
@@ -189,19 +195,10 @@ export async function runSuite(o: SuiteOptions): Promise<Row[]> {
 async function pioOverListener(address: string, runs: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const dm = spawn(process.execPath, [TSKVM_BIN, 'devices', '--listen', address, '--once'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const bound = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      dm.stderr.on('data', (b: Buffer) => {
-        err += b.toString();
-        const m = /listening on (\S+)/.exec(err);
-        if (m) resolve(m[1] as string);
-      });
-      dm.on('exit', () => reject(new Error(`device model exited: ${err}`)));
-    });
+    const dm = await startDeviceModel(address);
     const n = 20_000;
-    const r = await runGuest(['--kernel', image('bench-pio'), '--append', `n=${n}`, '--devices', bound]);
-    await new Promise((resolve) => dm.on('close', resolve));
+    const r = await runGuest(['--kernel', image('bench-pio'), '--append', `n=${n}`, '--devices', dm.bound]);
+    await dm.closed;
     times.push((r.stats.runMs * 1000) / n);
   }
   return median(times);
