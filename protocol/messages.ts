@@ -33,6 +33,8 @@ export const LIMITS = {
   RANGES_MAX: 256,
   /** Largest number of feature strings in `hello`/`helloReply`. */
   FEATURES_MAX: 64,
+  /** Largest number of counters in a `statsReply`. */
+  COUNTERS_MAX: 1024,
   /** Largest number of keys in a virtio device's `options` map. */
   OPTIONS_MAX: 32,
   /** Longest string field, in UTF-16 code units (paths, messages, backend specs). */
@@ -231,6 +233,11 @@ export interface ShutdownRequest {
   id: number;
 }
 /** Either side: liveness and synchronisation point (README §5.4, §10). */
+/** Ask the device model for its counters (bus misses, per-device statistics). */
+export interface StatsRequest {
+  type: 'stats';
+  id: number;
+}
 export interface PingRequest {
   type: 'ping';
   id: number;
@@ -247,7 +254,8 @@ export type Request =
   | DmaReadRequest
   | DmaWriteRequest
   | ShutdownRequest
-  | PingRequest;
+  | PingRequest
+  | StatsRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Replies (README §6)
@@ -292,6 +300,12 @@ export interface DmaReadReply {
   data: Uint8Array;
 }
 /** Success reply without data (README §6). */
+export interface StatsReply {
+  type: 'statsReply';
+  reply: number;
+  /** Counter name → value (non-negative integers), e.g. `pio.misses`, `serial@0x3f8.txBytes`. */
+  counters: Record<string, number>;
+}
 export interface OkReply {
   type: 'ok';
   reply: number;
@@ -307,7 +321,7 @@ export interface ErrorReply {
 }
 
 /** Every success reply. */
-export type SuccessReply = HelloReply | ConfigureReply | PioReadReply | MmioReadReply | DmaReadReply | OkReply;
+export type SuccessReply = HelloReply | ConfigureReply | PioReadReply | MmioReadReply | DmaReadReply | StatsReply | OkReply;
 /** Every reply (carries `reply`, the id it answers). */
 export type Reply = SuccessReply | ErrorReply;
 
@@ -399,11 +413,13 @@ export const MESSAGES = {
   dmaWrite: { kind: 'request', from: 'dm', reply: 'ok' },
   shutdown: { kind: 'request', from: 'vmm', reply: 'ok' },
   ping: { kind: 'request', from: 'any', reply: 'ok' },
+  stats: { kind: 'request', from: 'vmm', reply: 'statsReply' },
   helloReply: { kind: 'reply', from: 'dm' },
   configureReply: { kind: 'reply', from: 'dm' },
   pioReadReply: { kind: 'reply', from: 'dm' },
   mmioReadReply: { kind: 'reply', from: 'dm' },
   dmaReadReply: { kind: 'reply', from: 'vmm' },
+  statsReply: { kind: 'reply', from: 'dm' },
   ok: { kind: 'reply', from: 'any' },
   error: { kind: 'reply', from: 'any' },
   doorbell: { kind: 'posted', from: 'vmm' },

@@ -196,6 +196,15 @@ function coalescedWrite(x: unknown, p: string): CoalescedWrite {
   return { space: sp, addr, size, value: uint(get(o, 'value'), `${p}.value`, maxValue(size)) };
 }
 
+function counters(v: unknown, path: string): Record<string, number> {
+  const o = map(v, path);
+  const keys = Object.keys(o);
+  if (keys.length > LIMITS.COUNTERS_MAX) badField(path, `${keys.length} counters, at most ${LIMITS.COUNTERS_MAX}`);
+  const out: Record<string, number> = {};
+  for (const k of keys) out[text(k, `${path} key`)] = uint(o[k], `${path}.${k}`, Number.MAX_SAFE_INTEGER);
+  return out;
+}
+
 function options(v: unknown, path: string): Record<string, string | number | boolean> {
   if (v === undefined) return {};
   const o = map(v, path);
@@ -320,6 +329,8 @@ const PARSERS: { [T in MessageType]: Parser<T> } = {
   },
   shutdown: (o) => ({ type: 'shutdown', id: id(o) }),
   ping: (o) => ({ type: 'ping', id: id(o) }),
+  stats: (o) => ({ type: 'stats', id: id(o) }),
+  statsReply: (o) => ({ type: 'statsReply', reply: reply(o), counters: counters(get(o, 'counters'), 'counters') }),
   helloReply: (o) => ({
     type: 'helloReply',
     reply: reply(o),

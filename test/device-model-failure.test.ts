@@ -2,10 +2,11 @@
  * Host-side failures of the two-process pair: the device-model process killed mid-run makes
  * the VMM stop within a second with status 70 and one clear line, leaving no process behind.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { guestImagePath } from '../guests/catalog.js';
 import { startTskvm } from './support/tskvm.js';
 
 /** Children of a process, from /proc (Linux). */
@@ -79,5 +80,21 @@ describe('device-model process failure', () => {
     await vmm.done;
     await until(() => (alive(dmPid) ? undefined : true), 2_000);
     expect(alive(dmPid)).toBe(false);
+  });
+
+  it('SIGKILL of the device model during virtio-blk I/O: status 70 with one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tskvm-kill-'));
+    const disk = join(dir, 'disk.img');
+    writeFileSync(disk, '');
+    truncateSync(disk, 512 * 1024 * 1024); // sparse: only what the guest writes takes space
+    const vmm = startTskvm(['run', '--kernel', guestImagePath('bench-disk'), '--append', 'dev=virtio bs=65536 total=268435456', '--disk', `${disk},if=virtio`], { timeoutMs: 20_000 });
+    const dmPid = await until(() => childrenOf(vmm.child.pid as number)[0], 5_000);
+    await new Promise((r) => setTimeout(r, 700)); // the guest is streaming requests by now
+    const killedAt = Date.now();
+    process.kill(dmPid, 'SIGKILL');
+    const r = await vmm.done;
+    expect(r.status).toBe(70);
+    expect(Date.now() - killedAt).toBeLessThan(1000);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^tskvm: device model connection lost: device-model process exited \(signal SIGKILL\)$/)]);
   });
 });

@@ -106,6 +106,20 @@ export class DeviceModelSession {
     });
   }
 
+  /** Bus misses and every device's numeric `stats` fields, as flat named counters. */
+  private counters(): Record<string, number> {
+    const out: Record<string, number> = {
+      'pio.misses': this.pio.stats.misses,
+      'pio.readMisses': this.pio.stats.readMisses,
+      'pio.writeMisses': this.pio.stats.writeMisses,
+      'mmio.misses': this.mmio.stats.misses,
+    };
+    for (const [name, stats] of this.machine?.deviceStats() ?? []) {
+      for (const [k, v] of Object.entries(stats)) if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) out[`${name}.${k}`] = v;
+    }
+    return out;
+  }
+
   /** String I/O (count > 1) is allowed only when 'string-pio' was agreed. */
   private checkStringPio(count: number): void {
     if (count > 1 && !this.peer.features.includes(FEATURES.stringPio)) {
@@ -143,6 +157,8 @@ export class DeviceModelSession {
         return { type: 'ok' };
       case 'ping':
         return { type: 'ok' };
+      case 'stats':
+        return { type: 'statsReply', counters: this.counters() };
       case 'shutdown':
         // Reply first, then let the VMM close the connection; backends are released on close.
         return { type: 'ok' };

@@ -43,6 +43,8 @@ export interface BuiltMachine {
   coalesced: CoalescedZone[];
   /** A posted doorbell from the VMM (an ioeventfd fired); resolves when the queue was processed. */
   doorbell(id: number, value: number): Promise<void> | undefined;
+  /** Each device's `stats` object by the name it has on its bus. */
+  deviceStats(): Array<[string, object]>;
   /** Release every backend, flushing output. */
   close(): Promise<void>;
 }
@@ -68,6 +70,10 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
   const backends: CharBackend[] = [];
   const disks: BlockBackend[] = [];
   const nets: NetBackend[] = [];
+  const statsOf: Array<[string, object]> = [];
+  const track = (name: string, device: { stats?: object }): void => {
+    if (device.stats) statsOf.push([name, device.stats]);
+  };
   const doorbellHandlers = new Map<number, (value: number) => Promise<void>>();
   const doorbells: DoorbellSpec[] = [];
   const coalesced: CoalescedZone[] = [];
@@ -87,6 +93,7 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
         case 'serial': {
           const uart = new Uart16550({ irq: ctx.irq(spec.irq), clock: ctx.clock, backend: await charBackend(spec.backend) });
           ctx.pio.register(`serial@0x${spec.base.toString(16)}`, spec.base, 8, uart);
+          track(`serial@0x${spec.base.toString(16)}`, uart);
           break;
         }
         case 'debugExit':
@@ -113,6 +120,7 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
         case 'pit': {
           const pit = new I8254(ctx.clock, ctx.irq(spec.irq));
           ctx.pio.register('pit', spec.port, 4, pit);
+          track('pit', pit);
           ctx.pio.register('port61', 0x61, 1, new Port61(pit));
           break;
         }
@@ -122,6 +130,7 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
           const ata = new AtaPioChannel(disk, ctx.irq(14), { log: (m: string) => ctx.log('warn', m) });
           ctx.pio.register('ata0-command', 0x1f0, 8, ata.commandBlock);
           ctx.pio.register('ata0-control', 0x3f6, 1, ata.controlBlock);
+          track('ata0', ata);
           break;
         }
         case 'virtio': {
@@ -150,6 +159,8 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
           const name = `virtio-${spec.kind}@0x${spec.base.toString(16)}`;
           const transport = new VirtioMmioTransport({ device, dma: ctx.dma, irq: ctx.irq(spec.irq), log, name });
           ctx.mmio.register(name, spec.base, VIRTIO_MMIO_WINDOW_SIZE, transport);
+          track(name, transport);
+          track(`${name}.device`, device as { stats?: object });
           const id = doorbells.length;
           doorbells.push({ doorbell: id, space: 'mmio', addr: spec.base + VIRTIO_MMIO.QUEUE_NOTIFY, size: 4 });
           doorbellHandlers.set(id, (value) => transport.notify(value));
@@ -167,6 +178,7 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
     doorbells,
     coalesced,
     doorbell: (id, value) => doorbellHandlers.get(id)?.(value),
+    deviceStats: () => statsOf,
     close: closeAll,
   };
 }

@@ -59,7 +59,11 @@ function setReg(c: Cpu, r: number, bits: number, v: number): void {
 
 /** Decode a ModRM byte (and SIB/displacement) into mod/regField/rmReg/eaSeg/eaOff. */
 export function modrm(c: Cpu): void {
-  const m = c.fetch8();
+  modrmFrom(c, c.fetch8());
+}
+
+/** Decode ModRM byte `m` (already fetched) and what follows it, as `modrm` does. */
+export function modrmFrom(c: Cpu, m: number): void {
   c.modrm = m;
   const mod = m >> 6;
   const rm = m & 7;
@@ -233,7 +237,7 @@ function incDec(c: Cpu, a: number, dec: boolean, bits: number): number {
 
 // ------------------------------------------------------------------ shifts and rotates
 
-function shift(c: Cpu, op: number, a: number, count: number, bits: number): number {
+export function shift(c: Cpu, op: number, a: number, count: number, bits: number): number {
   const m = mask(bits);
   let cnt = count & 0x1f;
   if (cnt === 0) return a;

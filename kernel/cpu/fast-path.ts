@@ -8,12 +8,16 @@
 import { Reg } from './cpu.js';
 import { ARITH_FLAGS, Eflags, LazyOp } from './flags.js';
 import type { Cpu } from './processor.js';
-import { alu, aluRm, dispatch, exec0f, getReg8, group3, group5, modrm, setReg8, shiftGroup } from './execute.js';
+import { alu, aluRm, dispatch, exec0f, getReg8, group3, group5, modrm, modrmFrom, setReg8, shift, shiftGroup } from './execute.js';
 
 /** ALU operation numbers of the 00-3F block and group 1 (SDM table A-6). */
 const Alu = { add: 0, or: 1, adc: 2, sbb: 3, and: 4, sub: 5, xor: 6, cmp: 7 } as const;
 /** The status flags an INC/DEC leaves lazy (CF keeps its value). */
 const INC_DEC_FLAGS = ARITH_FLAGS & ~Eflags.CF;
+/** ModRM bytes from 0xC0 up have mod = 3: the r/m operand is a register. */
+const MOD_REG = 0xc0;
+/** Group 3 operations handled inline (SDM table A-6). */
+const Group3 = { not: 2, neg: 3 } as const;
 /** Jcc condition pairs (cc >> 1, SDM Vol. 1 table B-1). */
 const Cond = { o: 0, b: 1, z: 2, be: 3, s: 4, p: 5, l: 6, le: 7 } as const;
 
@@ -116,6 +120,13 @@ export function condFast(c: Cpu, cc: number): boolean {
   return c.cond(cc);
 }
 
+/** Shift group 2 on a register (ModRM byte `m` with mod 3), as execute.ts `shiftGroup` does. */
+function shiftReg32(c: Cpu, m: number, count: number): void {
+  if ((count & 0x1f) === 0) return;
+  const rm = m & 7;
+  c.regs[rm] = shift(c, (m >> 3) & 7, c.regs[rm]!, count, 32);
+}
+
 /** Near jump to a 32-bit target (SDM JMP): #GP(0) beyond the CS limit. */
 function jump32(c: Cpu, target: number): void {
   const t = target >>> 0;
@@ -147,12 +158,15 @@ export function stepFast32(c: Cpu): void {
     case 0x31:
     case 0x39: {
       const aop = op >> 3;
-      modrm(c);
-      if (c.mod === 3) {
-        const rm = c.rmReg;
-        const v = alu32(c, aop, r[rm]!, r[c.regField]!);
+      const m = c.fetch8();
+      if (m >= MOD_REG) {
+        const rm = m & 7;
+        const v = alu32(c, aop, r[rm]!, r[(m >> 3) & 7]!);
         if (aop !== Alu.cmp) r[rm] = v;
-      } else aluRm(c, aop, r[c.regField]!, 32);
+      } else {
+        modrmFrom(c, m);
+        aluRm(c, aop, r[c.regField]!, 32);
+      }
       return;
     }
     // ALU Gv,Ev (00-3F column 3)
@@ -165,9 +179,14 @@ export function stepFast32(c: Cpu): void {
     case 0x33:
     case 0x3b: {
       const aop = op >> 3;
-      modrm(c);
-      const b = c.mod === 3 ? r[c.rmReg]! : c.rd32(c.eaSeg, c.eaOff);
-      const reg = c.regField;
+      const m = c.fetch8();
+      let b: number;
+      if (m >= MOD_REG) b = r[m & 7]!;
+      else {
+        modrmFrom(c, m);
+        b = c.rd32(c.eaSeg, c.eaOff);
+      }
+      const reg = (m >> 3) & 7;
       const v = alu32(c, aop, r[reg]!, b);
       if (aop !== Alu.cmp) r[reg] = v;
       return;
@@ -279,20 +298,29 @@ export function stepFast32(c: Cpu): void {
     }
     case 0x81:
     case 0x83: {
-      modrm(c);
-      const aop = c.regField;
-      const imm = op === 0x81 ? c.fetch32() : (c.fetch8() << 24) >> 24;
-      if (c.mod === 3) {
-        const rm = c.rmReg;
+      const m = c.fetch8();
+      const aop = (m >> 3) & 7;
+      if (m >= MOD_REG) {
+        const imm = op === 0x81 ? c.fetch32() : (c.fetch8() << 24) >> 24;
+        const rm = m & 7;
         const v = alu32(c, aop, r[rm]!, imm);
         if (aop !== Alu.cmp) r[rm] = v;
-      } else aluRm(c, aop, imm, 32);
+      } else {
+        modrmFrom(c, m);
+        const imm = op === 0x81 ? c.fetch32() : (c.fetch8() << 24) >> 24;
+        aluRm(c, aop, imm, 32);
+      }
       return;
     }
     case 0x85: {
-      modrm(c);
-      const a = c.mod === 3 ? r[c.rmReg]! : c.rd32(c.eaSeg, c.eaOff);
-      alu32(c, Alu.and, a, r[c.regField]!);
+      const m = c.fetch8();
+      let a: number;
+      if (m >= MOD_REG) a = r[m & 7]!;
+      else {
+        modrmFrom(c, m);
+        a = c.rd32(c.eaSeg, c.eaOff);
+      }
+      alu32(c, Alu.and, a, r[(m >> 3) & 7]!);
       return;
     }
     case 0x88:
@@ -300,19 +328,28 @@ export function stepFast32(c: Cpu): void {
       if (c.mod === 3) setReg8(c, c.rmReg, getReg8(c, c.regField));
       else c.wr8(c.eaSeg, c.eaOff, getReg8(c, c.regField));
       return;
-    case 0x89:
-      modrm(c);
-      if (c.mod === 3) r[c.rmReg] = r[c.regField]!;
-      else c.wr32(c.eaSeg, c.eaOff, r[c.regField]!);
+    case 0x89: {
+      const m = c.fetch8();
+      if (m >= MOD_REG) r[m & 7] = r[(m >> 3) & 7]!;
+      else {
+        modrmFrom(c, m);
+        c.wr32(c.eaSeg, c.eaOff, r[(m >> 3) & 7]!);
+      }
       return;
+    }
     case 0x8a:
       modrm(c);
       setReg8(c, c.regField, c.mod === 3 ? getReg8(c, c.rmReg) : c.rd8(c.eaSeg, c.eaOff));
       return;
-    case 0x8b:
-      modrm(c);
-      r[c.regField] = c.mod === 3 ? r[c.rmReg]! : c.rd32(c.eaSeg, c.eaOff);
+    case 0x8b: {
+      const m = c.fetch8();
+      if (m >= MOD_REG) r[(m >> 3) & 7] = r[m & 7]!;
+      else {
+        modrmFrom(c, m);
+        r[(m >> 3) & 7] = c.rd32(c.eaSeg, c.eaOff);
+      }
       return;
+    }
     case 0x8d:
       modrm(c);
       if (c.mod === 3) c.ud();
@@ -330,10 +367,15 @@ export function stepFast32(c: Cpu): void {
     case 0xbf:
       r[op & 7] = c.fetch32();
       return;
-    case 0xc1:
-      modrm(c);
-      shiftGroup(c, 32, c.fetch8());
+    case 0xc1: {
+      const m = c.fetch8();
+      if (m >= MOD_REG) shiftReg32(c, m, c.fetch8());
+      else {
+        modrmFrom(c, m);
+        shiftGroup(c, 32, c.fetch8());
+      }
       return;
+    }
     case 0xc3: {
       const t = c.peek(0, 32);
       jump32(c, t);
@@ -358,10 +400,15 @@ export function stepFast32(c: Cpu): void {
         c.wr32(c.eaSeg, c.eaOff, imm);
       }
       return;
-    case 0xd1:
-      modrm(c);
-      shiftGroup(c, 32, 1);
+    case 0xd1: {
+      const m = c.fetch8();
+      if (m >= MOD_REG) shiftReg32(c, m, 1);
+      else {
+        modrmFrom(c, m);
+        shiftGroup(c, 32, 1);
+      }
       return;
+    }
     case 0xe8: {
       const d = c.fetch32();
       const ret = c.eip;
@@ -381,9 +428,25 @@ export function stepFast32(c: Cpu): void {
       jump32(c, c.eip + d);
       return;
     }
-    case 0xf7:
+    case 0xf7: {
+      const m = c.fetch8();
+      const o = (m >> 3) & 7;
+      if (m >= MOD_REG && (o === Group3.not || o === Group3.neg)) {
+        const rm = m & 7;
+        const a = r[rm]!;
+        if (o === Group3.not) r[rm] = ~a;
+        else {
+          const res = -a | 0;
+          r[rm] = res;
+          c.setLazy(LazyOp.sub, 0, a, res, 32);
+        }
+        return;
+      }
+      // the general group 3 decodes its own ModRM byte
+      c.eip = c.eip - 1;
       group3(c, 32);
       return;
+    }
     case 0xff:
       group5(c, 32);
       return;

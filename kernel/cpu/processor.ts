@@ -78,6 +78,11 @@ export function hasErrorCodeVector(vector: number): boolean {
  */
 export class Cpu implements CpuApi {
   readonly mem: HostMemory;
+  /** Views of mem copied onto the CPU: one load less on every access of the hot paths. */
+  readonly ram8: Uint8Array;
+  readonly ram16: Uint16Array;
+  readonly ram32: Int32Array;
+  readonly ramView: DataView;
   nonRoot: NonRootHooks | null = null;
   readonly exit: ExitInfo = { ...EMPTY_EXIT };
   eventCheck = false;
@@ -152,8 +157,11 @@ export class Cpu implements CpuApi {
   tlbPages = new Int32Array(TLB_TRACKED);
   tlbCount = 0;
   tlbOverflow = false;
-  fetchPage = -1;
-  fetchBase = 0;
+  /** EIPs [fetchLo, fetchHi] lie in the cached code page and inside the CS limit; their bytes
+   * are at host index EIP + fetchDelta (empty when fetchLo > fetchHi). */
+  fetchLo = 1;
+  fetchHi = 0;
+  fetchDelta = 0;
   noTlbFill = false;
   lastCr0 = 0;
   lastCr3 = 0;
@@ -204,6 +212,10 @@ export class Cpu implements CpuApi {
 
   constructor(mem: HostMemory) {
     this.mem = mem;
+    this.ram8 = mem.u8;
+    this.ram16 = mem.u16;
+    this.ram32 = mem.i32;
+    this.ramView = mem.view;
     this.reset();
   }
 
@@ -382,7 +394,7 @@ export class Cpu implements CpuApi {
     this.accR = this.user ? TlbBit.userRead : TlbBit.read;
     this.accW = this.user ? TlbBit.userWrite : TlbBit.write;
     this.accX = this.user ? TlbBit.userFetch : TlbBit.fetch;
-    this.fetchPage = -1;
+    this.invalidateFetch();
   }
 
   /** Recompute the access cache of one segment register from its hidden part. */
@@ -414,7 +426,7 @@ export class Cpu implements CpuApi {
     if (s === SReg.CS) {
       this.code32 = (ar & Ar.DB) !== 0;
       this.fast32 = this.code32 && this.fastPathEnabled;
-      this.fetchPage = -1;
+      this.invalidateFetch();
       this.csBase = this.segBase[s]!;
       this.csLimit = hi;
     } else if (s === SReg.SS) this.ss32 = (ar & Ar.DB) !== 0;
@@ -702,14 +714,14 @@ export class Cpu implements CpuApi {
 
   rdLin8(lin: number): number {
     const e = this.tlb[lin >>> 12]!;
-    if ((e & this.accR) !== 0) return this.mem.u8[(e & FRAME_MASK) | (lin & OFFSET_MASK)]!;
+    if ((e & this.accR) !== 0) return this.ram8[(e & FRAME_MASK) | (lin & OFFSET_MASK)]!;
     return this.rdSlow(lin, 1, this.accR);
   }
   rdLin16(lin: number): number {
     const e = this.tlb[lin >>> 12]!;
     if ((e & this.accR) !== 0 && (lin & OFFSET_MASK) !== OFFSET_MASK) {
       const hpa = (e & FRAME_MASK) | (lin & OFFSET_MASK);
-      return (hpa & 1) === 0 ? this.mem.u16[hpa >> 1]! : this.mem.u8[hpa]! | (this.mem.u8[hpa + 1]! << 8);
+      return (hpa & 1) === 0 ? this.ram16[hpa >> 1]! : this.ram8[hpa]! | (this.ram8[hpa + 1]! << 8);
     }
     return this.rdSlow(lin, 2, this.accR);
   }
@@ -717,23 +729,23 @@ export class Cpu implements CpuApi {
     const e = this.tlb[lin >>> 12]!;
     if ((e & this.accR) !== 0 && (lin & OFFSET_MASK) <= 0xffc) {
       const hpa = (e & FRAME_MASK) | (lin & OFFSET_MASK);
-      return (hpa & 3) === 0 ? this.mem.i32[hpa >> 2]! : this.mem.view.getInt32(hpa, true);
+      return (hpa & 3) === 0 ? this.ram32[hpa >> 2]! : this.ramView.getInt32(hpa, true);
     }
     return this.rdSlow(lin, 4, this.accR);
   }
   wrLin8(lin: number, v: number): void {
     const e = this.tlb[lin >>> 12]!;
-    if ((e & this.accW) !== 0) this.mem.u8[(e & FRAME_MASK) | (lin & OFFSET_MASK)] = v;
+    if ((e & this.accW) !== 0) this.ram8[(e & FRAME_MASK) | (lin & OFFSET_MASK)] = v;
     else this.wrSlow(lin, 1, v, this.accW);
   }
   wrLin16(lin: number, v: number): void {
     const e = this.tlb[lin >>> 12]!;
     if ((e & this.accW) !== 0 && (lin & OFFSET_MASK) !== OFFSET_MASK) {
       const hpa = (e & FRAME_MASK) | (lin & OFFSET_MASK);
-      if ((hpa & 1) === 0) this.mem.u16[hpa >> 1] = v;
+      if ((hpa & 1) === 0) this.ram16[hpa >> 1] = v;
       else {
-        this.mem.u8[hpa] = v;
-        this.mem.u8[hpa + 1] = v >> 8;
+        this.ram8[hpa] = v;
+        this.ram8[hpa + 1] = v >> 8;
       }
     } else this.wrSlow(lin, 2, v, this.accW);
   }
@@ -741,8 +753,8 @@ export class Cpu implements CpuApi {
     const e = this.tlb[lin >>> 12]!;
     if ((e & this.accW) !== 0 && (lin & OFFSET_MASK) <= 0xffc) {
       const hpa = (e & FRAME_MASK) | (lin & OFFSET_MASK);
-      if ((hpa & 3) === 0) this.mem.i32[hpa >> 2] = v;
-      else this.mem.view.setInt32(hpa, v, true);
+      if ((hpa & 3) === 0) this.ram32[hpa >> 2] = v;
+      else this.ramView.setInt32(hpa, v, true);
     } else this.wrSlow(lin, 4, v, this.accW);
   }
 
@@ -772,7 +784,7 @@ export class Cpu implements CpuApi {
       hpa = this.translate(lin, Access.read, (acc & (TlbBit.userRead | TlbBit.userWrite)) !== 0);
       if (hpa < 0) return this.readUnbacked(this.lastGpa, size);
     }
-    return size === 1 ? this.mem.u8[hpa]! : size === 2 ? this.mem.view.getUint16(hpa, true) : this.mem.view.getInt32(hpa, true);
+    return size === 1 ? this.ram8[hpa]! : size === 2 ? this.ramView.getUint16(hpa, true) : this.ramView.getInt32(hpa, true);
   }
 
   wrSlow(lin: number, size: number, v: number, acc: number): void {
@@ -795,9 +807,9 @@ export class Cpu implements CpuApi {
         return;
       }
     }
-    if (size === 1) this.mem.u8[hpa] = v;
-    else if (size === 2) this.mem.view.setUint16(hpa, v, true);
-    else this.mem.view.setInt32(hpa, v, true);
+    if (size === 1) this.ram8[hpa] = v;
+    else if (size === 2) this.ramView.setUint16(hpa, v, true);
+    else this.ramView.setInt32(hpa, v, true);
   }
 
   /** A guest-physical address with no RAM: MMIO under emulate(), all ones / dropped when bare. */
@@ -825,12 +837,12 @@ export class Cpu implements CpuApi {
   readPhys32(gpa: number, lin: number): number {
     const hpa = this.gpaToHpa(gpa, Access.read, lin, false);
     if (hpa < 0 || hpa + 4 > this.mem.size) return -1;
-    return this.mem.view.getInt32(hpa, true);
+    return this.ramView.getInt32(hpa, true);
   }
   writePhys32(gpa: number, lin: number, v: number): void {
     const hpa = this.gpaToHpa(gpa, Access.write, lin, false);
     if (hpa < 0 || hpa + 4 > this.mem.size) return;
-    this.mem.view.setInt32(hpa, v, true);
+    this.ramView.setInt32(hpa, v, true);
   }
 
   pageFault(lin: number, code: number): never {
@@ -915,7 +927,7 @@ export class Cpu implements CpuApi {
     else for (let i = 0; i < this.tlbCount; i++) this.tlb[this.tlbPages[i]!] = 0;
     this.tlbCount = 0;
     this.tlbOverflow = false;
-    this.fetchPage = -1;
+    this.invalidateFetch();
   }
 
   /** MOV to CR3 with CR4.PGE: keep global entries (SDM 4.10.4.1). */
@@ -940,7 +952,7 @@ export class Cpu implements CpuApi {
       }
       this.tlbCount = n;
     }
-    this.fetchPage = -1;
+    this.invalidateFetch();
   }
 
   invalidatePage(linear: number): void {
@@ -951,18 +963,32 @@ export class Cpu implements CpuApi {
       for (let i = first; i < first + 0x400; i++) if (this.tlb[i]! & TlbBit.large) this.tlb[i] = 0;
     }
     this.tlb[idx] = 0;
-    this.fetchPage = -1;
+    this.invalidateFetch();
   }
 
   // =============================================================== instruction fetch
 
+  /** Forget the cached code page (CS, CPL or a translation changed). */
+  invalidateFetch(): void {
+    this.fetchLo = 1;
+    this.fetchHi = 0;
+  }
+
   fetch8(): number {
+    const eip = this.eip;
+    if (eip >= this.fetchLo && eip <= this.fetchHi) {
+      this.eip = eip + 1;
+      return this.ram8[eip + this.fetchDelta]!;
+    }
+    return this.fetch8Slow();
+  }
+  /** Fetch outside the cached page: limit check, translation, and a new cached page. */
+  fetch8Slow(): number {
     const eip = this.eip;
     if (eip > this.csLimit) this.gp(0);
     const lin = (this.csBase + eip) | 0;
     this.eip = eip + 1;
-    if (lin >>> 12 === this.fetchPage) return this.mem.u8[this.fetchBase | (lin & OFFSET_MASK)]!;
-    return this.fetchSlow(lin);
+    return this.fetchSlow(lin, eip);
   }
   fetch16(): number {
     const lo = this.fetch8();
@@ -970,10 +996,9 @@ export class Cpu implements CpuApi {
   }
   fetch32(): number {
     const eip = this.eip;
-    const lin = (this.csBase + eip) | 0;
-    if (lin >>> 12 === this.fetchPage && (lin & OFFSET_MASK) <= 0xffc && eip + 3 <= this.csLimit) {
+    if (eip >= this.fetchLo && eip + 3 <= this.fetchHi) {
       this.eip = eip + 4;
-      return this.mem.view.getInt32(this.fetchBase | (lin & OFFSET_MASK), true);
+      return this.ramView.getInt32(eip + this.fetchDelta, true);
     }
     const b0 = this.fetch8();
     const b1 = this.fetch8();
@@ -985,7 +1010,7 @@ export class Cpu implements CpuApi {
     return this.o32 ? this.fetch32() : this.fetch16();
   }
 
-  fetchSlow(lin: number): number {
+  fetchSlow(lin: number, eip: number): number {
     const e = this.tlb[lin >>> 12]!;
     let hpa: number;
     if ((e & this.accX) !== 0) hpa = (e & FRAME_MASK) | (lin & OFFSET_MASK);
@@ -994,10 +1019,13 @@ export class Cpu implements CpuApi {
       if (hpa < 0) return this.readUnbacked(this.lastGpa, 1);
     }
     if (!this.noTlbFill) {
-      this.fetchPage = lin >>> 12;
-      this.fetchBase = hpa & FRAME_MASK;
+      // the EIP of the page's first byte (linear pages never straddle the 4 GiB wrap)
+      const pageEip = eip - (lin & OFFSET_MASK);
+      this.fetchLo = Math.max(pageEip, 0);
+      this.fetchHi = Math.min(pageEip + OFFSET_MASK, this.csLimit);
+      this.fetchDelta = (hpa & FRAME_MASK) - pageEip;
     }
-    return this.mem.u8[hpa]!;
+    return this.ram8[hpa]!;
   }
 
   // =============================================================== events

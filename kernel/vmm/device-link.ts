@@ -34,6 +34,9 @@ const START_TIMEOUT_MS = 10_000;
 /** How long a clean shutdown may take before the device model is killed. */
 const SHUTDOWN_TIMEOUT_MS = 2_000;
 
+/** How long a broken link waits for the spawned device model's exit status before reporting. */
+const CHILD_EXIT_WAIT_MS = 200;
+
 /** How long after a doorbell or DMA request the device model counts as busy. */
 const IO_ACTIVE_MS = 2;
 
@@ -61,7 +64,19 @@ export class DeviceLink {
     peer.onPosted((m) => this.onPosted(m));
     peer.onRequest((r) => this.onRequest(r));
     peer.onClose((reason) => {
-      if (!this.closing) this.h.onClosed(this.describeLoss(reason.message));
+      if (this.closing) return;
+      const c = this.child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) {
+        this.h.onClosed(this.describeLoss(reason.message));
+        return;
+      }
+      // The socket usually breaks (EPIPE, EOF) just before the exit is reported: wait a moment
+      // so the user hears that the device model died, and how.
+      const timer = setTimeout(() => this.h.onClosed(this.describeLoss(reason.message)), CHILD_EXIT_WAIT_MS);
+      c.once('exit', () => {
+        clearTimeout(timer);
+        this.h.onClosed(this.describeLoss(reason.message));
+      });
     });
   }
 
@@ -193,6 +208,12 @@ export class DeviceLink {
     this.counters.coalescedBatches++;
     const wire: WireWrite[] = writes.map((w) => ({ space: w.pio ? 'pio' : 'mmio', addr: w.addr, size: w.len as AccessSize, value: w.value >>> 0 }));
     this.peer.post({ type: 'coalesced', writes: wire });
+  }
+
+  /** The device model's counters (bus misses, device statistics). */
+  async deviceStats(): Promise<Record<string, number>> {
+    const r = await this.call(this.peer.request({ type: 'stats' }));
+    return r.counters;
   }
 
   /** A synchronous barrier: everything the device model posted before it has been handled. */

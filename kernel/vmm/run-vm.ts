@@ -61,6 +61,7 @@ export async function runVm(o: RunOptions): Promise<number> {
   let stop: Stop | undefined;
   let runStart = performance.now();
   let runMs = 0;
+  let deviceCounters: Record<string, number> = {};
   const requestStop = (s: Stop): void => {
     if (!stop) stop = s;
     vcpu.run.immediateExit = true;
@@ -146,6 +147,7 @@ export async function runVm(o: RunOptions): Promise<number> {
           requestStop({ status: EXIT_STATUS.hostFailure, message: `unexpected KVM exit ${KVM_EXIT_NAMES[run.exitReason] ?? run.exitReason}` });
       }
     }
+    if (o.stats) deviceCounters = await link.deviceStats().catch(() => ({}));
   } finally {
     runMs = performance.now() - runStart;
     await link.close();
@@ -153,7 +155,7 @@ export async function runVm(o: RunOptions): Promise<number> {
   }
   const final = stop as Stop;
   if (final.message) process.stderr.write(`tskvm: ${final.message}\n`);
-  if (o.stats) reportStats(o.stats, vm, link.stats, runMs);
+  if (o.stats) reportStats(o.stats, vm, link.stats, runMs, deviceCounters);
   return final.status;
 }
 

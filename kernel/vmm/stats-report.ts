@@ -16,9 +16,11 @@ export interface StatsJson {
   /** EPT page-structure references made by the hardware walker (the 2-D walk statistic). */
   eptWalk: { walks: number; references: number };
   deviceModel: Record<string, number>;
+  /** The device model's own counters (bus misses, per-device statistics), by name. */
+  devices: Record<string, number>;
 }
 
-export function collectStats(vm: Vm, link: Record<string, number>, runMs: number): StatsJson {
+export function collectStats(vm: Vm, link: Record<string, number>, runMs: number, devices: Record<string, number> = {}): StatsJson {
   const walk = { walks: 0, references: 0 };
   for (const v of vm.vcpus) {
     walk.walks += v.vmx.hooks.eptStats.walks;
@@ -43,6 +45,7 @@ export function collectStats(vm: Vm, link: Record<string, number>, runMs: number
       return { id: v.id, instructions: v.cpu.instructionCount, stats: { ...v.stats }, exitReasons };
     }),
     deviceModel: { ...link },
+    devices: { ...devices },
   };
 }
 
@@ -64,11 +67,13 @@ export function formatStats(s: StatsJson): string {
   for (const [name, value] of Object.entries(s.memory)) lines.push(`  ${name.padEnd(22)} ${String(Math.round(value / 1024)).padStart(9)} KiB`);
   lines.push('device model link:');
   for (const [name, value] of Object.entries(s.deviceModel)) lines.push(`  ${name.padEnd(22)} ${String(value).padStart(12)}`);
+  lines.push('device model counters:');
+  for (const [name, value] of Object.entries(s.devices)) if (value) lines.push(`  ${name.padEnd(34)} ${String(value).padStart(12)}`);
   return lines.join('\n') + '\n';
 }
 
-export function reportStats(mode: 'text' | 'json' | { json: string }, vm: Vm, link: Record<string, number>, runMs: number): void {
-  const s = collectStats(vm, link, runMs);
+export function reportStats(mode: 'text' | 'json' | { json: string }, vm: Vm, link: Record<string, number>, runMs: number, devices: Record<string, number>): void {
+  const s = collectStats(vm, link, runMs, devices);
   if (mode === 'text') process.stderr.write(formatStats(s));
   else if (mode === 'json') process.stderr.write(JSON.stringify(s) + '\n');
   else writeFileSync(mode.json, JSON.stringify(s, null, 2) + '\n');
