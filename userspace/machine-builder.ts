@@ -99,11 +99,14 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
         case 'debugExit':
           ctx.pio.register('isa-debug-exit', spec.port, spec.size, new IsaDebugExit((status) => ctx.event({ kind: 'exit', code: status })));
           break;
+        // Writes to these have nothing to answer: KVM may queue them (coalesced PIO) instead of exiting.
         case 'debugcon':
           ctx.pio.register('debugcon', spec.port, 1, new Debugcon(await charBackend(spec.backend)));
+          coalesced.push({ space: 'pio', base: spec.port, size: 1 });
           break;
         case 'port80':
           ctx.pio.register('port80', 0x80, 1, new Port80());
+          coalesced.push({ space: 'pio', base: 0x80, size: 1 });
           break;
         case 'i8042': {
           const kbc = new I8042({ kbdIrq: ctx.irq(1), auxIrq: ctx.irq(12), onReset: () => ctx.event({ kind: 'reset' }) });

@@ -98,14 +98,15 @@ export const KVM_COALESCED_MMIO_MAX = 170;
  */
 export class CoalescedRing {
   private readonly ring: CoalescedWrite[] = [];
-  total = 0;
+  /** Called for each write accepted (statistics). */
+  onWrite: () => void = () => {};
   get length(): number {
     return this.ring.length;
   }
   push(w: CoalescedWrite): boolean {
     if (this.ring.length >= KVM_COALESCED_MMIO_MAX - 1) return false; // one slot stays empty
     this.ring.push(w);
-    this.total++;
+    this.onWrite();
     return true;
   }
   drain(): CoalescedWrite[] {

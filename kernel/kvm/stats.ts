@@ -22,15 +22,13 @@ export const VCPU_STAT_NAMES = [
   'invlpg',
   'halt_wakeup',
   'hypercalls',
-  'ioeventfd_signals',
-  'coalesced_writes',
   'userspace_exits',
   /** Returns to the host event loop between slices: depends on host speed, not on the guest. */
   'host_yields',
 ] as const;
 export type VcpuStatName = (typeof VCPU_STAT_NAMES)[number];
 
-export const VM_STAT_NAMES = ['remote_tlb_flush', 'mmu_shadow_zapped', 'mmu_pte_write', 'mmu_cache_miss', 'pages_4k', 'pages_2m', 'ept_walk_refs'] as const;
+export const VM_STAT_NAMES = ['remote_tlb_flush', 'mmu_shadow_zapped', 'mmu_pte_write', 'pages_4k', 'ioeventfd_signals', 'coalesced_writes'] as const;
 export type VmStatName = (typeof VM_STAT_NAMES)[number];
 
 export type StatTable<N extends string> = Record<N, number>;

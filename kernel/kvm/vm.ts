@@ -57,6 +57,7 @@ export class Vm {
   constructor(readonly hostMem: HostMemory, readonly hostSpace: HostAddressSpace, options: VmOptions) {
     this.clock = options.clock;
     this.kernelTimers = new KernelTimers(options.clock, () => this.kick());
+    this.coalesced.onWrite = () => this.stats.coalesced_writes++;
     this.msrBitmap = hostMem.allocFrame();
     this.mmu = createMmu(options.mmu, this);
     const picDevice: KvmIoDevice = {
@@ -155,7 +156,13 @@ export class Vm {
         throw new RangeError(`ioeventfd at 0x${spec.addr.toString(16)} already exists (EEXIST)`);
       }
     }
-    const fd = new Ioeventfd(spec);
+    const fd = new Ioeventfd({
+      ...spec,
+      signal: (value) => {
+        this.stats.ioeventfd_signals++;
+        spec.signal(value);
+      },
+    });
     this.ioeventfds.push(fd);
     (spec.pio ? this.pioBus : this.mmioBus).register(spec.addr, spec.len, fd);
     return fd;

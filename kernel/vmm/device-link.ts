@@ -152,6 +152,11 @@ export class DeviceLink {
     }
   }
 
+  /** Run `hook` before every synchronous message (the VMM flushes its coalesced writes there). */
+  beforeRequest(hook: () => void): void {
+    this.peer.beforeRequest(hook);
+  }
+
   /** Virtual clock: every synchronous message is preceded by the guest's current time. */
   useVirtualClock(now: () => number): void {
     this.clockNow = now;

@@ -91,14 +91,25 @@ export async function runVm(o: RunOptions): Promise<number> {
     if (o.pit === 'kernel') vm.createPit2();
     // Short slices while the device model does I/O, so its DMA requests are served promptly.
     vcpu.sliceMs = () => (link.ioActive ? IO_SLICE_MS : SLICE_MS);
+    // Coalesced writes reach the device model in order before the next synchronous message,
+    // and at every slice end so that debug output is not held back by a guest that never exits.
+    const flushCoalesced = (): void => {
+      const pending = vm.coalesced.drain();
+      if (pending.length > 0) link.postCoalesced(pending);
+    };
+    link.beforeRequest(flushCoalesced);
     if (o.clock === 'virtual') useVirtualClock(vm, vcpu, link);
     else vm.haltPolicy = () => new Promise<boolean>((resolve) => vm.onKick(() => resolve(true)));
+    const sliceEnd = vm.sliceEnd;
+    vm.sliceEnd = () => {
+      flushCoalesced();
+      return sliceEnd();
+    };
 
     runStart = performance.now();
     while (!stop) {
       const run = await vcpu.runOnce();
-      const pending = vm.coalesced.drain();
-      if (pending.length > 0) link.postCoalesced(pending);
+      flushCoalesced();
       if (stop) break;
       switch (run.exitReason) {
         case KVM_EXIT.IO: {
