@@ -1460,6 +1460,8 @@ export function step(c: Cpu): void {
   c.segOvr = -1;
   c.rep = 0;
   c.lock = false;
+  // the state above is fast-path.ts's 32-bit default exactly when the code is 32-bit
+  c.decodeDirty = !code32;
   dispatch(c, c.fetch8());
 }
 
@@ -1471,6 +1473,7 @@ export function dispatch(c: Cpu, first: number): void {
     exec(c, b);
     return;
   }
+  c.decodeDirty = true;
   for (;;) {
     switch (b) {
       case 0x66:

@@ -140,11 +140,14 @@ function jump32(c: Cpu, target: number): void {
  */
 export function stepFast32(c: Cpu): void {
   c.instructionCount++;
-  c.o32 = true;
-  c.a32 = true;
-  c.segOvr = -1;
-  c.rep = 0;
-  c.lock = false;
+  if (c.decodeDirty) {
+    c.o32 = true;
+    c.a32 = true;
+    c.segOvr = -1;
+    c.rep = 0;
+    c.lock = false;
+    c.decodeDirty = false;
+  }
   const op = c.fetch8();
   const r = c.regs;
   switch (op) {

@@ -178,6 +178,8 @@ export class Cpu implements CpuApi {
   segOvr = -1;
   rep = 0;
   lock = false;
+  /** False while o32/a32/segOvr/rep/lock hold the 32-bit no-prefix default (fast-path.ts). */
+  decodeDirty = true;
   modrm = 0;
   mod = 0;
   rmReg = 0;
@@ -1067,6 +1069,7 @@ export class Cpu implements CpuApi {
       const ip = this.rdSys16((this.idtrBase + off) | 0);
       const cs = this.rdSys16((this.idtrBase + off + 2) | 0);
       this.o32 = false;
+      this.decodeDirty = true;
       this.push16(flags);
       this.push16(this.segSel[SReg.CS]!);
       this.push16(retEip);
