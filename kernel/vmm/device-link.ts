@@ -22,6 +22,9 @@ import type { Vm } from '../kvm/vm.js';
 import { GuestRam, GuestRamError } from './guest-ram.js';
 import type { MachineConfig } from './machine-config.js';
 
+/** The device descriptions of `configure`, as the protocol defines them. */
+export type { DeviceSpec } from '../../protocol/messages.js';
+
 export interface DeviceLinkHandlers {
   ram: GuestRam;
   onIrq(line: number, level: boolean): void;

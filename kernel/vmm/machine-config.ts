@@ -3,7 +3,7 @@
  * the kernel command line that announces the virtio-mmio devices the Linux way.
  */
 import type { RunOptions } from '../../cli/run-options.js';
-import type { DeviceSpec } from '../../protocol/messages.js';
+import type { DeviceSpec } from './device-link.js';
 
 /** virtio-mmio windows: 4 KiB each from 0xD0000000, ISA IRQs 5, 6, 7, 9, 10, 11 in order. */
 export const VIRTIO_MMIO_BASE = 0xd000_0000;
