@@ -48,6 +48,28 @@ for (const enc of Object.values(VmcsField)) {
     t === FieldType.control ? VmcsDirty.controls : t === FieldType.host ? VmcsDirty.host : t === FieldType.guest && !EVERY_ENTRY_GUEST_FIELDS.has(enc) ? VmcsDirty.guestStructure : 0;
 }
 
+/**
+ * Per encoding (full and high access): the index of its word in a VMCS's data, or -1, and how a
+ * store of a 32-bit operand lands there (StoreKind). Precomputed so that the accesses made on
+ * every VM entry and exit are one or two array loads.
+ */
+const StoreKind = { bits16: 0, bits32: 1, full64: 2, high64: 3 } as const;
+const wordOf = new Int32Array(SLOT_TABLE_SIZE * 2).fill(NO_SLOT);
+const kindOf = new Uint8Array(SLOT_TABLE_SIZE * 2);
+const classOfEncoding = new Uint8Array(SLOT_TABLE_SIZE * 2);
+for (const enc of Object.values(VmcsField)) {
+  const slot = slotOf[enc >>> 1]!;
+  const width = fieldWidth(enc);
+  wordOf[enc] = slot * 2;
+  kindOf[enc] = width === FieldWidth.bits64 ? StoreKind.full64 : fieldBits(width) === 16 ? StoreKind.bits16 : StoreKind.bits32;
+  classOfEncoding[enc] = dirtyClassOf[slot]!;
+  if (width === FieldWidth.bits64) {
+    wordOf[enc + 1] = slot * 2 + 1;
+    kindOf[enc + 1] = StoreKind.high64;
+    classOfEncoding[enc + 1] = dirtyClassOf[slot]!;
+  }
+}
+
 /** Slot of an encoding, or -1 if it names no supported component (incl. a bad access type). */
 function slotFor(encoding: number): number {
   if (encoding < 0 || encoding >= SLOT_TABLE_SIZE * 2 || !Number.isInteger(encoding)) return NO_SLOT;
@@ -89,9 +111,9 @@ export class Vmcs {
    * 64-bit fields bits 31:0 for full access, 63:32 for high access), or -1 if unsupported.
    */
   read(encoding: number): number {
-    const slot = slotFor(encoding);
-    if (slot === NO_SLOT) return -1;
-    return this.data[slot * 2 + fieldAccess(encoding)] ?? 0;
+    const w = wordOf[encoding];
+    if (w === undefined || w < 0) return -1;
+    return this.data[w]!;
   }
 
   /**
@@ -134,23 +156,31 @@ export class Vmcs {
     this.data[slot * 2 + 1] = Math.floor(value / TWO_POW_32);
   }
 
-  private store(slot: number, encoding: number, value: number): void {
-    const width = fieldWidth(encoding);
-    const lo = slot * 2;
-    const before0 = this.data[lo];
-    const before1 = this.data[lo + 1];
-    if (width === FieldWidth.bits64) {
-      if (fieldAccess(encoding) === FieldAccess.high) {
-        this.data[lo + 1] = value >>> 0;
-      } else {
-        this.data[lo] = value >>> 0;
-        this.data[lo + 1] = 0;
+  private store(_slot: number, encoding: number, value: number): void {
+    const w = wordOf[encoding]!;
+    const data = this.data;
+    const before = data[w];
+    let changed: boolean;
+    switch (kindOf[encoding]) {
+      case StoreKind.bits16:
+        // Narrower fields drop the high bits of the operand (SDM 31.3 VMWRITE).
+        data[w] = value & MASK16;
+        changed = data[w] !== before;
+        break;
+      case StoreKind.full64: {
+        // A 32-bit write of the full field clears its high half.
+        const high = data[w + 1];
+        data[w] = value >>> 0;
+        data[w + 1] = 0;
+        changed = data[w] !== before || high !== 0;
+        break;
       }
-    } else {
-      // Narrower fields drop the high bits of the operand (SDM 31.3 VMWRITE).
-      this.data[lo] = fieldBits(width) === 16 ? value & MASK16 : value >>> 0;
+      default:
+        data[w] = value >>> 0;
+        changed = data[w] !== before;
     }
-    if (this.data[lo] !== before0 || this.data[lo + 1] !== before1) this.dirty |= dirtyClassOf[slot]!;
+    if (changed) this.dirty |= classOfEncoding[encoding]!;
   }
+
 
 }
