@@ -91,7 +91,16 @@ export class VmxNonRoot implements NonRootHooks {
   }
 
   /** Load the controls of `vmcs` (called by VM entry after its checks passed). */
+  /** The VMCS the cached controls were read from (configure is skipped while they are current). */
+  configuredFor: Vmcs | null = null;
+
+  /** Start a new entry with the controls cached by the last configure(). */
+  beginEntry(): void {
+    this.pending.fromHook = false;
+  }
+
   configure(vmcs: Vmcs): void {
+    this.configuredFor = vmcs;
     this.pin = vmcs.read(VmcsField.PIN_BASED_VM_EXEC_CONTROL);
     this.proc = vmcs.read(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
     this.proc2 = (this.proc & ProcBased.ACTIVATE_SECONDARY_CONTROLS) !== 0 ? vmcs.read(VmcsField.SECONDARY_VM_EXEC_CONTROL) : 0;

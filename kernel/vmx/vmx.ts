@@ -251,12 +251,14 @@ export class Vmx {
       return { kind: 'exit', reason };
     }
     this.lastEntryFailure = null;
+    const controlsChanged = (vmcs.dirty & VmcsDirty.controls) !== 0;
     vmcs.dirty = 0;
 
     this.loadGuestState(vmcs);
     if (launch) vmcs.launchState = LaunchState.launched;
     this.flushIfContextChanged(vmcs);
-    this.hooks.configure(vmcs);
+    if (controlsChanged || this.hooks.configuredFor !== vmcs) this.hooks.configure(vmcs);
+    else this.hooks.beginEntry();
     this.entries++;
     return this.runNonRoot(vmcs);
   }
