@@ -133,11 +133,11 @@ export function modrmFrom(c: Cpu, m: number): void {
   c.eaSeg = c.segOvr >= 0 ? c.segOvr : seg;
 }
 
-export function readRm(c: Cpu, bits: number): number {
+function readRm(c: Cpu, bits: number): number {
   if (c.mod === 3) return getReg(c, c.rmReg, bits);
   return c.rdSz(c.eaSeg, c.eaOff, bits);
 }
-export function writeRm(c: Cpu, bits: number, v: number): void {
+function writeRm(c: Cpu, bits: number, v: number): void {
   if (c.mod === 3) setReg(c, c.rmReg, bits, v);
   else c.wrSz(c.eaSeg, c.eaOff, bits, v);
 }
@@ -151,6 +151,7 @@ function requireMem(c: Cpu): void {
 
 // ------------------------------------------------------------------ ALU
 
+/** ALU operation `op` (SDM table A-6 numbering) on `bits`-wide operands; records the lazy flags. */
 export function alu(c: Cpu, op: number, a: number, b: number, bits: number): number {
   let r: number;
   switch (op) {
@@ -237,6 +238,7 @@ function incDec(c: Cpu, a: number, dec: boolean, bits: number): number {
 
 // ------------------------------------------------------------------ shifts and rotates
 
+/** Shift group 2 operation `op` of `a` by `count` (SDM SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR); sets the flags. */
 export function shift(c: Cpu, op: number, a: number, count: number, bits: number): number {
   const m = mask(bits);
   let cnt = count & 0x1f;
@@ -1517,7 +1519,7 @@ export function dispatch(c: Cpu, first: number): void {
   }
 }
 
-export function exec(c: Cpu, op: number): void {
+function exec(c: Cpu, op: number): void {
   const r = c.regs;
   const vb = c.o32 ? 32 : 16;
   if (op < 0x40 && (op & 7) < 6) {

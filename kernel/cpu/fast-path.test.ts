@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { BareMachine } from './testing/bare-machine.js';
 import { Reg } from './cpu.js';
+import { Cr0, Pte } from './arch.js';
 
 const CODE = 0x10000;
 const DATA = 0x20000;
@@ -108,4 +109,52 @@ describe('fast path', () => {
     // the random mix must reach the exception paths too, not only the happy ones
     expect(faults).toBeGreaterThan(100);
   });
+
+  it('sees code written in the page it is running from (self-modifying code)', () => {
+    const m = machine(true);
+    // mov byte [CODE+0x10], 0x40 (INC EAX over the NOP there); NOPs; the patched byte; HLT
+    const patchAt = CODE + 0x10;
+    const code = [0xc6, 0x05, ...[0, 8, 16, 24].map((s) => (patchAt >>> s) & 0xff), 0x40];
+    while (code.length < 0x10) code.push(0x90);
+    code.push(0x90, HLT);
+    m.load(CODE, code);
+    m.cpu.regs[Reg.EAX] = 5;
+    m.cpu.eip = CODE;
+    m.cpu.run(100);
+    expect(m.cpu.eip).toBe(patchAt + 2);
+    expect(m.cpu.regs[Reg.EAX]).toBe(6);
+  });
+
+  for (const [name, flush] of [
+    ['INVLPG', [0x0f, 0x01, 0x3d, 0x00, 0x00, 0x03, 0x00]], // invlpg [0x30000]
+    ['a CR3 load', [0x0f, 0x20, 0xd9, 0x0f, 0x22, 0xd9, 0x90]], // mov ecx, cr3; mov cr3, ecx; nop
+  ] as const) {
+    it(`fetches from the new frame after ${name} remaps the page it runs from`, () => {
+      const m = machine(true);
+      const pd = 0x40000;
+      const pt = 0x41000;
+      const page = 0x30000;
+      const other = 0x50000;
+      const rw = Pte.P | Pte.RW;
+      m.w32(pd, pt | rw);
+      for (let i = 0; i < 1024; i++) m.w32(pt + i * 4, (i << 12) | rw);
+      const pteAt = pt + (page >>> 12) * 4;
+      // mov dword [pteAt], other|rw; the flush; then INC EAX here, DEC EAX in the other frame
+      const head = [0xc7, 0x05, ...le32(pteAt), ...le32(other | rw), ...flush];
+      m.load(page, [...head, 0x40, HLT]);
+      m.load(other, [...head, 0x48, HLT]);
+      const cpu = m.cpu;
+      cpu.cr3 = pd;
+      cpu.cr0 |= Cr0.PG;
+      cpu.regs[Reg.EAX] = 0;
+      cpu.eip = page;
+      cpu.run(10);
+      expect(cpu.eip).toBe(page + head.length + 2);
+      expect(cpu.regs[Reg.EAX]).toBe(-1);
+    });
+  }
 });
+
+function le32(v: number): number[] {
+  return [0, 8, 16, 24].map((s) => (v >>> s) & 0xff);
+}

@@ -21,8 +21,12 @@ import { EventType, Reg, SReg, type CpuApi } from './cpu.js';
 import { ARITH_FLAGS, EFLAGS_WRITABLE, Eflags, lazyCf, lazyFlags, lazyOf, parity8 } from './flags.js';
 import { Ar, Cr0, Cr4, PDE4M_RESERVED, PAT_DEFAULT, PfErr, Pte, SysType, Vector } from './arch.js';
 import { step } from './execute.js';
-import { stepFast32 } from './fast-path.js';
+import { runFast32 } from './fast-path.js';
 import { TaskSource, taskSwitch } from './task-switch.js';
+import { tuneJitForInterpreter } from './jit-tuning.js';
+
+// before any of the interpreter's functions is hot enough to be optimized
+tuneJitForInterpreter();
 
 /** Thrown (as a singleton) to unwind an instruction that raised an exception; see Cpu.faultVector. */
 export class FaultSignal {
@@ -133,7 +137,7 @@ export class Cpu implements CpuApi {
   vm86 = false;
   cplv = 0;
   code32 = false;
-  /** 32-bit code with the fast path on: the run loop uses fast-path.ts stepFast32. */
+  /** 32-bit code with the fast path on: the run loop uses fast-path.ts runFast32. */
   fast32 = false;
   /** Off makes every instruction take the general decoder (tests compare the two paths). */
   fastPathEnabled = true;
@@ -1328,15 +1332,16 @@ export class Cpu implements CpuApi {
       try {
         const end = this.budgetEnd;
         while (this.instructionCount < end) {
-          // instrStart first: an exit from the window check must leave EIP at this boundary.
-          this.instrStart = this.eip;
-          this.instrEsp = this.regs[Reg.ESP]!;
-          if (this.attention === 0) {
-            if (this.fast32) stepFast32(this);
-            else step(this);
-          } else {
-            const r = this.stepWithEvents();
-            if (r >= 0) return r as StopReason;
+          if (this.attention === 0 && this.fast32) runFast32(this, end);
+          else {
+            // instrStart first: an exit from the window check must leave EIP at this boundary.
+            this.instrStart = this.eip;
+            this.instrEsp = this.regs[Reg.ESP]!;
+            if (this.attention === 0) step(this);
+            else {
+              const r = this.stepWithEvents();
+              if (r >= 0) return r as StopReason;
+            }
           }
           if (this.stopReason >= 0) {
             const r = this.stopReason;
