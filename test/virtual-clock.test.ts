@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { guestImagePath, readExpected } from '../guests/catalog.js';
 import { runTskvm } from './support/tskvm.js';
 
-/** Everything but the host-dependent counter of event-loop yields. */
+/** Everything but the host-dependent counters (event-loop yields, wall time in the guest). */
 function guestVisibleStats(stderr: string): unknown {
   const s = JSON.parse(stderr.trim().split('\n').pop() as string);
   const v = s.vcpus[0];
-  const { host_yields: _hostYields, ...stats } = v.stats;
+  const { host_yields: _hostYields, guest_ns: _guestNs, ...stats } = v.stats;
   return { stats, exitReasons: v.exitReasons, vm: s.vm };
 }
 

@@ -25,6 +25,8 @@ export const VCPU_STAT_NAMES = [
   'userspace_exits',
   /** Returns to the host event loop between slices: depends on host speed, not on the guest. */
   'host_yields',
+  /** Wall time spent in VMX non-root operation (VM entry to VM exit), in nanoseconds: host-dependent. */
+  'guest_ns',
 ] as const;
 export type VcpuStatName = (typeof VCPU_STAT_NAMES)[number];
 

@@ -391,7 +391,9 @@ export class Vcpu {
       }
       const slice = Math.min(this.sliceEndAt - this.cpu.instructionCount, this.budget());
       this.w(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, this.vm.kernelTimers.budget(slice)));
+      const entered = performance.now();
       const result = this.launched ? this.vmx.vmresume() : this.vmx.vmlaunch();
+      this.stats.guest_ns += Math.round((performance.now() - entered) * 1e6);
       if (result.kind !== 'exit') {
         // VMfailValid carries the VM-instruction error; VMfailInvalid (no current VMCS) has none.
         this.run.failEntry.hardwareEntryFailureReason = result.kind === 'fail' ? result.error : 0;
