@@ -132,7 +132,7 @@ export async function runSuite(o: SuiteOptions): Promise<Row[]> {
   }
   if (hasImage('bench-doorbell')) {
     const d = await perOp('bench-doorbell', 20_000, ['--rng', 'virtio'], runs);
-    add({ id: 'doorbell_us', label: 'posted doorbell (ioeventfd)', value: d.us, unit: 'µs' });
+    add({ id: 'doorbell_us', label: 'posted doorbell (ioeventfd), incl. the DMA it triggers on the VMM thread', value: d.us, unit: 'µs' });
   }
   if (hasImage('bench-console')) {
     const uart = await throughput('bench-console', `dev=uart bytes=${64 * 1024}`, 64 * 1024, ['--serial', 'null'], runs);
