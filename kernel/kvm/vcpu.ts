@@ -297,6 +297,7 @@ export class Vcpu {
   private exitToUser(reason: number, vmxReason: number): KvmRun {
     this.run.exitReason = reason;
     this.stats.userspace_exits++;
+    if (reason === KVM_EXIT.INTR) this.stats.signal_exits++; // KVM_RUN interrupted (immediate_exit)
     if (vmxReason >= 0) this.exitCounts.toUser[vmxReason & 0xff]!++;
     const flags = this.r(F.GUEST_RFLAGS);
     this.run.ifFlag = (flags & X86_EFLAGS.IF) !== 0;

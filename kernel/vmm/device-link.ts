@@ -17,8 +17,6 @@ import { errorCode, ProtocolError } from '../../protocol/errors.js';
 import { UsageError } from '../../cli/usage-error.js';
 import { ImageError } from './loader/image-error.js';
 import type { CoalescedWrite } from '../kvm/io-bus.js';
-import type { Vcpu } from '../kvm/vcpu.js';
-import type { Vm } from '../kvm/vm.js';
 import { GuestRam, GuestRamError } from './guest-ram.js';
 import type { MachineConfig } from './machine-config.js';
 
