@@ -35,6 +35,18 @@ export const KVM_SYSTEM_EVENT = { SHUTDOWN: 1, RESET: 2, CRASH: 3 } as const;
 /** Size of the PIO data page (the second mmap page of a vCPU). */
 export const KVM_PIO_PAGE_SIZE = 4096;
 
+/** The value of `size` (1, 2 or 4) little-endian bytes at `offset` of the PIO page or MMIO data. */
+export function readLe(data: Uint8Array, offset: number, size: number): number {
+  let v = 0;
+  for (let b = size - 1; b >= 0; b--) v = (v << 8) | data[offset + b]!;
+  return v >>> 0;
+}
+
+/** Store the low `size` bytes of `value` little-endian at `offset`. */
+export function writeLe(data: Uint8Array, offset: number, size: number, value: number): void {
+  for (let b = 0; b < size; b++) data[offset + b] = (value >>> (8 * b)) & 0xff;
+}
+
 export interface KvmRun {
   // in
   requestInterruptWindow: boolean;

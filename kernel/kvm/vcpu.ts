@@ -12,7 +12,7 @@ import { VmcsField as F } from '../vmx/vmcs-fields.js';
 import { CrAccessType, decodeCrQualification } from '../vmx/exit-qualification.js';
 import { adjustControls, ENTRY_CAPS, EXIT_CAPS, PIN_CAPS, PROC2_CAPS, PROC_CAPS, type ControlCaps } from '../vmx/capabilities.js';
 import { cpuidLookup, supportedCpuid, type CpuidEntry } from './cpuid.js';
-import { createKvmRun, KVM_EXIT, KVM_EXIT_IO, KVM_INTERNAL_ERROR, type KvmRun } from './kvm-run.js';
+import { createKvmRun, KVM_EXIT, KVM_EXIT_IO, KVM_INTERNAL_ERROR, readLe, writeLe, type KvmRun } from './kvm-run.js';
 import { ExitReasonCounts, VCPU_STAT_NAMES, zeroStats, type StatTable, type VcpuStatName } from './stats.js';
 import type { Vm } from './vm.js';
 import {
@@ -330,8 +330,7 @@ export class Vcpu {
         this.skipInstruction(p.instrLen);
         return undefined;
       case 'pio-in': {
-        const d = this.run.io.data;
-        const value = p.size === 1 ? d[0]! : p.size === 2 ? d[0]! | (d[1]! << 8) : (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
+        const value = readLe(this.run.io.data, 0, p.size);
         const eax = this.cpu.regs[Reg.EAX]!;
         this.cpu.regs[Reg.EAX] = p.size === 4 ? value : p.size === 2 ? (eax & ~0xffff) | value : (eax & ~0xff) | value;
         this.skipInstruction(p.instrLen);
@@ -339,15 +338,11 @@ export class Vcpu {
       }
       case 'emulate': {
         if (this.run.exitReason === KVM_EXIT.MMIO && !this.run.mmio.isWrite) {
-          const d = this.run.mmio.data;
-          this.emulationData.mmio = (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
+          this.emulationData.mmio = readLe(this.run.mmio.data, 0, this.run.mmio.len);
         } else if (this.run.exitReason === KVM_EXIT.IO && this.run.io.direction === KVM_EXIT_IO.IN) {
           const { size, count, data } = this.run.io;
           const values: number[] = [];
-          for (let i = 0; i < count; i++) {
-            const o = i * size;
-            values.push(size === 1 ? data[o]! : size === 2 ? data[o]! | (data[o + 1]! << 8) : (data[o]! | (data[o + 1]! << 8) | (data[o + 2]! << 16) | (data[o + 3]! << 24)) >>> 0);
-          }
+          for (let i = 0; i < count; i++) values.push(readLe(data, i * size, size));
           this.emulationData.pio = values;
         } else {
           return undefined; // a write exit: the instruction already completed
@@ -368,8 +363,11 @@ export class Vcpu {
     if (early) return early;
     if (this.run.immediateExit) return this.exitToUser(KVM_EXIT.INTR, -1);
     this.startSlice();
+    // The time of the last VM exit serves as "now" for the slice check (one clock read per side);
+    // after a yield or a halt it is older than the new slice's start, which only delays the check.
+    let now = performance.now();
     for (;;) {
-      if (this.cpu.instructionCount >= this.sliceEndAt || performance.now() >= this.sliceEndMs) {
+      if (this.cpu.instructionCount >= this.sliceEndAt || now >= this.sliceEndMs) {
         // The host's tick: let the event loop run (device messages, irqs), then continue.
         this.stats.host_yields++;
         await this.vm.yieldToHost();
@@ -388,13 +386,15 @@ export class Vcpu {
         // emulate_invalid_guest_state: one instruction at a time through the emulator.
         const out = this.deliverQueuedEventByEmulation() ?? this.emulate();
         if (out) return out;
+        now = performance.now(); // no VM exit here to take the time from
         continue;
       }
       const slice = Math.min(this.sliceEndAt - this.cpu.instructionCount, this.budget());
       this.w(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, this.vm.kernelTimers.budget(slice)));
       const entered = performance.now();
       const result = this.launched ? this.vmx.vmresume() : this.vmx.vmlaunch();
-      this.stats.guest_ns += Math.round((performance.now() - entered) * 1e6);
+      now = performance.now();
+      this.stats.guest_ns += Math.round((now - entered) * 1e6);
       if (result.kind !== 'exit') {
         // VMfailValid carries the VM-instruction error; VMfailInvalid (no current VMCS) has none.
         this.run.failEntry.hardwareEntryFailureReason = result.kind === 'fail' ? result.error : 0;
@@ -693,7 +693,7 @@ export class Vcpu {
     io.size = size;
     io.port = port;
     io.count = 1;
-    for (let i = 0; i < size; i++) io.data[i] = (value >>> (8 * i)) & 0xff;
+    writeLe(io.data, 0, size, value);
     this.pending = { kind: 'skip', instrLen };
     return this.exitToUser(KVM_EXIT.IO, EXIT_REASON.IO_INSTRUCTION);
   }
@@ -703,7 +703,8 @@ export class Vcpu {
     m.physAddr = addr;
     m.len = len;
     m.isWrite = true;
-    for (let i = 0; i < 8; i++) m.data[i] = i < len ? (value >>> (8 * i)) & 0xff : 0;
+    m.data.fill(0);
+    writeLe(m.data, 0, len, value);
     this.stats.mmio_exits++;
     return this.exitToUser(KVM_EXIT.MMIO, EXIT_REASON.EPT_MISCONFIG);
   }
@@ -803,10 +804,7 @@ export class Vcpu {
         io.size = size;
         io.port = port;
         io.count = values.length;
-        for (let i = 0; i < values.length; i++) {
-          const v = values[i]!;
-          for (let b = 0; b < size; b++) io.data[i * size + b] = (v >>> (8 * b)) & 0xff;
-        }
+        for (let i = 0; i < values.length; i++) writeLe(io.data, i * size, size, values[i]!);
         userExit = this.exitToUser(KVM_EXIT.IO, EXIT_REASON.IO_INSTRUCTION);
       },
     };

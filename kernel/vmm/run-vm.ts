@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { RunOptions } from '../../cli/run-options.js';
 import { EXIT_STATUS } from '../../cli/exit-status.js';
 import { Kvm } from '../kvm/kvm.js';
-import { KVM_EXIT, KVM_EXIT_IO, KVM_EXIT_NAMES } from '../kvm/kvm-run.js';
+import { KVM_EXIT, KVM_EXIT_IO, KVM_EXIT_NAMES, readLe, writeLe } from '../kvm/kvm-run.js';
 import { DEFAULT_SLICE, SLICE_MS, type Vcpu } from '../kvm/vcpu.js';
 import type { Vm } from '../kvm/vm.js';
 import { VmcsField as F } from '../vmx/vmcs-fields.js';
@@ -125,12 +125,10 @@ export async function runVm(o: RunOptions): Promise<number> {
         case KVM_EXIT.MMIO: {
           const m = run.mmio;
           if (m.isWrite) {
-            const d = m.data;
-            const value = (d[0]! | (d[1]! << 8) | (d[2]! << 16) | (d[3]! << 24)) >>> 0;
-            await link.mmioWrite(m.physAddr, m.len, value);
+            await link.mmioWrite(m.physAddr, m.len, readLe(m.data, 0, m.len));
           } else {
             const value = await link.mmioRead(m.physAddr, m.len);
-            for (let i = 0; i < m.len; i++) m.data[i] = (value >>> (8 * i)) & 0xff;
+            writeLe(m.data, 0, m.len, value);
           }
           break;
         }
