@@ -83,6 +83,8 @@ export interface CpuApi extends CpuState {
   emulateEvent(ops: EmulatorOps, vector: number, type: number, errorCode: number, hasErrorCode: boolean, instrLen: number): boolean;
   /** Record exit info and throw VmExitSignal (only meaningful in non-root operation). */
   vmExit(reason: number, qualification: number, instrLen?: number): never;
+  /** Record an instruction-caused VM exit without unwinding (see NonRootHooks); returns true. */
+  exitInstruction(reason: number, qualification: number, instrLen: number): true;
   /** Deliver an event as if raised now (used for VM-entry event injection). */
   deliverEvent(vector: number, type: number, errorCode: number, hasErrorCode: boolean, instrLen: number): void;
   /** Can an external interrupt be taken now (IF=1, no STI/MOV SS blocking)? */

@@ -827,8 +827,9 @@ function ioPermission(c: Cpu, port: number, size: number): void {
   if ((bitsWord >> (port & 7)) & ((1 << size) - 1)) c.gp(0);
 }
 
-function ioHook(c: Cpu, port: number, size: number, isIn: boolean, isString: boolean, imm: boolean): void {
-  if (c.nonRoot !== null) c.nonRoot.io(port, size, isIn, isString, c.rep !== 0 && isString, imm, c.eip - c.instrStart);
+/** True when the I/O instruction exited to the VMM (the caller must return at once). */
+function ioHook(c: Cpu, port: number, size: number, isIn: boolean, isString: boolean, imm: boolean): boolean {
+  return c.nonRoot !== null && c.nonRoot.io(port, size, isIn, isString, c.rep !== 0 && isString, imm, c.eip - c.instrStart);
 }
 
 function portIn(c: Cpu, port: number, size: number): number {
@@ -846,7 +847,7 @@ const ONE_VALUE = [0];
 
 function inOut(c: Cpu, port: number, size: number, isIn: boolean, imm: boolean): void {
   ioPermission(c, port, size);
-  ioHook(c, port, size, isIn, false, imm);
+  if (ioHook(c, port, size, isIn, false, imm)) return;
   if (isIn) setReg(c, Reg.EAX, size * 8, portIn(c, port, size));
   else portOut(c, port, size, c.regs[Reg.EAX]!);
 }
@@ -869,7 +870,7 @@ function stringOp(c: Cpu, kind: number, bits: number): void {
   if (kind === Str.ins || kind === Str.outs) {
     port = c.regs[Reg.EDX]! & 0xffff;
     ioPermission(c, port, size);
-    ioHook(c, port, size, kind === Str.ins, true, false);
+    if (ioHook(c, port, size, kind === Str.ins, true, false)) return;
   }
   const rep = c.rep;
   // REP MOVS/STOS forward over RAM: whole runs inside a page at once (each element still counts)
@@ -1315,7 +1316,7 @@ function group7(c: Cpu): void {
       // INVLPG
       requireCpl0(c);
       const lin = (c.segBase[c.eaSeg]! + c.eaOff) | 0;
-      if (c.nonRoot !== null) c.nonRoot.invlpg(lin >>> 0);
+      if (c.nonRoot !== null && c.nonRoot.invlpg(lin >>> 0)) return;
       c.invalidatePage(lin);
       return;
     }
@@ -2180,7 +2181,7 @@ function imm32(c: Cpu, a: number, b: number, bits: number): number {
 
 function hlt(c: Cpu): void {
   requireCpl0(c);
-  if (c.nonRoot !== null) c.nonRoot.hlt();
+  if (c.nonRoot !== null && c.nonRoot.hlt()) return;
   c.activity = 1;
   c.stopReason = StopReason.halted;
 }
@@ -2438,7 +2439,7 @@ export function exec0f(c: Cpu): void {
         if (c.cr4 & Cr4.DE) c.ud();
         dr += 2;
       }
-      if (c.nonRoot !== null) c.nonRoot.movDr(c.regField, op === 0x23, c.rmReg);
+      if (c.nonRoot !== null && c.nonRoot.movDr(c.regField, op === 0x23, c.rmReg)) return;
       if (op === 0x21) r[c.rmReg] = c.dr[dr]!;
       else {
         const v = r[c.rmReg]!;
@@ -2449,12 +2450,12 @@ export function exec0f(c: Cpu): void {
     }
     case 0x30:
       requireCpl0(c);
-      if (c.nonRoot !== null) c.nonRoot.wrmsr(r[Reg.ECX]! >>> 0);
+      if (c.nonRoot !== null && c.nonRoot.wrmsr(r[Reg.ECX]! >>> 0)) return;
       wrmsr(c, r[Reg.ECX]! >>> 0);
       return;
     case 0x31: {
       if (c.cr4 & Cr4.TSD && c.pe && c.cplv !== 0) c.gp(0);
-      if (c.nonRoot !== null) c.nonRoot.rdtsc();
+      if (c.nonRoot !== null && c.nonRoot.rdtsc()) return;
       const t = c.readTsc() + c.tscAdjust;
       r[Reg.EAX] = t % 0x100000000;
       r[Reg.EDX] = Math.floor(t / 0x100000000);
@@ -2462,14 +2463,14 @@ export function exec0f(c: Cpu): void {
     }
     case 0x32:
       requireCpl0(c);
-      if (c.nonRoot !== null) c.nonRoot.rdmsr(r[Reg.ECX]! >>> 0);
+      if (c.nonRoot !== null && c.nonRoot.rdmsr(r[Reg.ECX]! >>> 0)) return;
       rdmsr(c, r[Reg.ECX]! >>> 0);
       return;
     case 0x33: {
       if (!(c.cr4 & Cr4.PCE) && c.pe && c.cplv !== 0) c.gp(0);
       const idx = r[Reg.ECX]! >>> 0;
       if (idx > 1) c.gp(0);
-      if (c.nonRoot !== null) c.nonRoot.rdpmc();
+      if (c.nonRoot !== null && c.nonRoot.rdpmc()) return;
       r[Reg.EAX] = 0;
       r[Reg.EDX] = 0;
       return;
@@ -2506,7 +2507,7 @@ export function exec0f(c: Cpu): void {
       return;
     }
     case 0xa2:
-      if (c.nonRoot !== null) c.nonRoot.cpuid();
+      if (c.nonRoot !== null && c.nonRoot.cpuid()) return;
       cpuid(c);
       return;
     case 0xa3:

@@ -39,11 +39,14 @@ export interface ExitInfo {
  * VmExitSignal. Implemented by kernel/vmx from the VMCS execution controls.
  */
 export interface NonRootHooks {
-  cpuid(): void; // unconditional exit (reason 10)
-  hlt(): void; // HLT exiting (proc bit 7)
-  invlpg(linear: number): void; // INVLPG exiting (proc bit 9)
-  rdtsc(): void; // RDTSC exiting (proc bit 12)
-  rdpmc(): void;
+  // Instruction hooks return true when the instruction exits: the exit was recorded with
+  // cpu.exitInstruction (no unwinding) and the instruction must end at once without effect.
+  // Any hook may instead throw VmExitSignal through cpu.vmExit.
+  cpuid(): boolean; // unconditional exit (reason 10)
+  hlt(): boolean; // HLT exiting (proc bit 7)
+  invlpg(linear: number): boolean; // INVLPG exiting (proc bit 9)
+  rdtsc(): boolean; // RDTSC exiting (proc bit 12)
+  rdpmc(): boolean;
   /** MOV to CR0/3/4/8, CLTS, LMSW: may exit (reason 28) per masks/shadows/CR3-load exiting. */
   crWrite(cr: number, value: number, gpr: number, accessType: number): void;
   /**
@@ -53,11 +56,11 @@ export interface NonRootHooks {
   crWriteValue?(cr: number, value: number): number;
   /** MOV from CR3/CR8 may exit; CR0/CR4 reads return the read shadow for host-owned bits. */
   crRead(cr: number, gpr: number, actual: number): number;
-  movDr(dr: number, toDr: boolean, gpr: number): void; // MOV-DR exiting (proc bit 23)
+  movDr(dr: number, toDr: boolean, gpr: number): boolean; // MOV-DR exiting (proc bit 23)
   /** Port I/O after privilege checks passed: exit reason 30 if unconditional I/O or bitmap says so. */
-  io(port: number, size: number, isIn: boolean, isString: boolean, isRep: boolean, immediate: boolean, instrLen: number): void;
-  rdmsr(msr: number): void; // MSR bitmap / always when bitmaps are off (reason 31)
-  wrmsr(msr: number): void; // (reason 32)
+  io(port: number, size: number, isIn: boolean, isString: boolean, isRep: boolean, immediate: boolean, instrLen: number): boolean;
+  rdmsr(msr: number): boolean; // MSR bitmap / always when bitmaps are off (reason 31)
+  wrmsr(msr: number): boolean; // (reason 32)
   /** An exception about to be delivered: exit (reason 0) if the exception bitmap says so. */
   exception(vector: number, errorCode: number, hasErrorCode: boolean): void;
   tripleFault(): void; // always exits (reason 2)

@@ -19,21 +19,27 @@ class FakeHooks implements NonRootHooks {
   calls: string[] = [];
   finals = 0;
   exitOnIn = true;
+  throwOnIn = false;
   constructor(private readonly cpu: Cpu) {}
-  cpuid(): void {
+  cpuid(): boolean {
     this.calls.push('cpuid');
+    return false;
   }
-  hlt(): void {
+  hlt(): boolean {
     this.calls.push('hlt');
+    return false;
   }
-  invlpg(linear: number): void {
+  invlpg(linear: number): boolean {
     this.calls.push(`invlpg ${linear}`);
+    return false;
   }
-  rdtsc(): void {
+  rdtsc(): boolean {
     this.calls.push('rdtsc');
+    return false;
   }
-  rdpmc(): void {
+  rdpmc(): boolean {
     this.calls.push('rdpmc');
+    return false;
   }
   crWrite(cr: number, value: number, gpr: number, accessType: number): void {
     this.calls.push(`crWrite ${cr} ${value.toString(16)} ${gpr} ${accessType}`);
@@ -42,21 +48,25 @@ class FakeHooks implements NonRootHooks {
     this.calls.push(`crRead ${cr} ${gpr}`);
     return CR0_SHADOW;
   }
-  movDr(dr: number, toDr: boolean, gpr: number): void {
+  movDr(dr: number, toDr: boolean, gpr: number): boolean {
     this.calls.push(`movDr ${dr} ${toDr} ${gpr}`);
+    return false;
   }
-  io(port: number, size: number, isIn: boolean, isString: boolean, isRep: boolean, immediate: boolean, instrLen: number): void {
+  io(port: number, size: number, isIn: boolean, isString: boolean, isRep: boolean, immediate: boolean, instrLen: number): boolean {
     this.calls.push(`io ${port.toString(16)} ${size} ${isIn} ${isString} ${isRep} ${immediate} ${instrLen}`);
-    if (isIn && this.exitOnIn) {
-      const q = (size - 1) | (isIn ? 8 : 0) | (isString ? 16 : 0) | (isRep ? 32 : 0) | (immediate ? 64 : 0) | (port << 16);
-      this.cpu.vmExit(IO_EXIT, q, instrLen);
-    }
+    if (!isIn || !this.exitOnIn) return false;
+    const q = (size - 1) | (isIn ? 8 : 0) | (isString ? 16 : 0) | (isRep ? 32 : 0) | (immediate ? 64 : 0) | (port << 16);
+    // Both ways a hook may exit must leave the same state.
+    if (this.throwOnIn) this.cpu.vmExit(IO_EXIT, q, instrLen);
+    return this.cpu.exitInstruction(IO_EXIT, q, instrLen);
   }
-  rdmsr(msr: number): void {
+  rdmsr(msr: number): boolean {
     this.calls.push(`rdmsr ${msr.toString(16)}`);
+    return false;
   }
-  wrmsr(msr: number): void {
+  wrmsr(msr: number): boolean {
     this.calls.push(`wrmsr ${msr.toString(16)}`);
+    return false;
   }
   exception(vector: number, errorCode: number, hasErrorCode: boolean): void {
     this.calls.push(`exception ${vector} ${errorCode} ${hasErrorCode}`);
@@ -92,8 +102,9 @@ function guest(): { m: BareMachine; hooks: FakeHooks } {
 }
 
 describe('non-root operation', () => {
-  it('calls the hooks in order, translates through translateGpa and exits on IN with EIP at the IN', () => {
+  it.each([false, true])('calls the hooks in order, translates through translateGpa and exits on IN with EIP at the IN (hook throws: %s)', (throwOnIn) => {
     const { m, hooks } = guest();
+    hooks.throwOnIn = throwOnIn;
     m.cpu.eventCheck = true;
     const r = m.cpu.run(100);
     expect(r).toBe(StopReason.vmExit);

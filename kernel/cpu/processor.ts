@@ -477,6 +477,26 @@ export class Cpu implements CpuApi {
   }
 
   vmExit(reason: number, qualification: number, instrLen = 0): never {
+    this.recordExit(reason, qualification, instrLen);
+    throw VmExitSignal.instance;
+  }
+
+  /**
+   * A VM exit caused by the current instruction, without unwinding: EIP and ESP go back to the
+   * instruction boundary and the run loop returns StopReason.vmExit once the handler returns
+   * (which it must do at once). Cheaper than vmExit's throw on the exits KVM takes most.
+   */
+  exitInstruction(reason: number, qualification: number, instrLen: number): true {
+    this.recordExit(reason, qualification, instrLen);
+    this.eip = this.instrStart;
+    this.regs[Reg.ESP] = this.instrEsp;
+    this.delivering = 0;
+    this.rep = 0;
+    this.stopReason = StopReason.vmExit;
+    return true;
+  }
+
+  private recordExit(reason: number, qualification: number, instrLen: number): void {
     const e = this.exit;
     e.reason = reason;
     e.qualification = qualification;
@@ -488,7 +508,6 @@ export class Cpu implements CpuApi {
     e.intrErrorCode = 0;
     e.idtVectoringInfo = this.delivering;
     e.idtVectoringErrorCode = this.delivering !== 0 ? this.deliveringCode : 0;
-    throw VmExitSignal.instance;
   }
 
   // =============================================================== segmentation
@@ -1384,6 +1403,8 @@ export class Cpu implements CpuApi {
     const tf = this.flags & Eflags.TF;
     const shadow = this.interruptibility;
     step(this);
+    // An instruction that exited (exitInstruction) had no effect: shadows and traps stay pending.
+    if (this.stopReason === StopReason.vmExit) return -1;
     if (shadow !== 0) {
       // the STI / MOV SS shadow covered exactly this instruction
       this.interruptibility = 0;

@@ -344,15 +344,19 @@ describe('guest-physical translation', () => {
     expect(vmx.hooks.eptStats.misconfigs).toBe(1);
   });
 
-  it('hooks unwind with the VmExitSignal singleton', () => {
+  it('instruction hooks record the exit and return true; other exits unwind with the VmExitSignal singleton', () => {
     setupValidGuest(vmx);
     vmx.hooks.configure(vmx.currentVmcs!);
-    expect(() => vmx.hooks.cpuid()).toThrow(expect.objectContaining({}));
-    try {
-      vmx.hooks.cpuid();
-    } catch (e) {
-      expect(e).toBe(VmExitSignal.instance);
-    }
+    expect(vmx.hooks.cpuid()).toBe(true);
     expect(cpu.exit.reason).toBe(ExitReason.CPUID);
+    expect(vmx.hooks.hlt()).toBe(false); // HLT exiting is off in the valid guest's controls
+    let thrown: unknown;
+    try {
+      vmx.hooks.tripleFault();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBe(VmExitSignal.instance);
+    expect(cpu.exit.reason).toBe(ExitReason.TRIPLE_FAULT);
   });
 });

@@ -133,25 +133,25 @@ export class VmxNonRoot implements NonRootHooks {
 
   // ------------------------------------------------------------------ unconditional and simple exits
 
-  cpuid(): void {
-    this.instructionExit(ExitReason.CPUID, 0);
+  cpuid(): boolean {
+    return this.exitBefore(ExitReason.CPUID, 0);
   }
 
-  hlt(): void {
-    if (this.proc & ProcBased.HLT_EXITING) this.instructionExit(ExitReason.HLT, 0);
+  hlt(): boolean {
+    return (this.proc & ProcBased.HLT_EXITING) !== 0 && this.exitBefore(ExitReason.HLT, 0);
   }
 
-  invlpg(linear: number): void {
+  invlpg(linear: number): boolean {
     // The qualification is the linear-address operand (SDM 28.2.1).
-    if (this.proc & ProcBased.INVLPG_EXITING) this.instructionExit(ExitReason.INVLPG, linear >>> 0);
+    return (this.proc & ProcBased.INVLPG_EXITING) !== 0 && this.exitBefore(ExitReason.INVLPG, linear >>> 0);
   }
 
-  rdtsc(): void {
-    if (this.proc & ProcBased.RDTSC_EXITING) this.instructionExit(ExitReason.RDTSC, 0);
+  rdtsc(): boolean {
+    return (this.proc & ProcBased.RDTSC_EXITING) !== 0 && this.exitBefore(ExitReason.RDTSC, 0);
   }
 
-  rdpmc(): void {
-    if (this.proc & ProcBased.RDPMC_EXITING) this.instructionExit(ExitReason.RDPMC, 0);
+  rdpmc(): boolean {
+    return (this.proc & ProcBased.RDPMC_EXITING) !== 0 && this.exitBefore(ExitReason.RDPMC, 0);
   }
 
   vmxInstruction(reason: number, instrLen: number): void {
@@ -212,15 +212,14 @@ export class VmxNonRoot implements NonRootHooks {
     return value >>> 0;
   }
 
-  movDr(dr: number, toDr: boolean, gpr: number): void {
-    if (this.proc & ProcBased.MOV_DR_EXITING) this.instructionExit(ExitReason.DR_ACCESS, drQualification(dr, toDr, gpr));
+  movDr(dr: number, toDr: boolean, gpr: number): boolean {
+    return (this.proc & ProcBased.MOV_DR_EXITING) !== 0 && this.exitBefore(ExitReason.DR_ACCESS, drQualification(dr, toDr, gpr));
   }
 
   // ------------------------------------------------------------------ I/O and MSRs
 
-  io(port: number, size: number, isIn: boolean, isString: boolean, isRep: boolean, immediate: boolean, instrLen: number): void {
-    if (!this.ioExits(port, size)) return;
-    this.instructionExit(ExitReason.IO_INSTRUCTION, ioQualification(port, size, isIn, isString, isRep, immediate), instrLen);
+  io(port: number, size: number, isIn: boolean, isString: boolean, isRep: boolean, immediate: boolean, instrLen: number): boolean {
+    return this.ioExits(port, size) && this.exitBefore(ExitReason.IO_INSTRUCTION, ioQualification(port, size, isIn, isString, isRep, immediate), instrLen);
   }
 
   /** SDM 26.1.3: unconditional I/O exiting unless I/O bitmaps are used; bitmaps are checked per byte. */
@@ -235,12 +234,12 @@ export class VmxNonRoot implements NonRootHooks {
     return false;
   }
 
-  rdmsr(msr: number): void {
-    if (this.msrExits(msr >>> 0, false)) this.instructionExit(ExitReason.MSR_READ, 0);
+  rdmsr(msr: number): boolean {
+    return this.msrExits(msr >>> 0, false) && this.exitBefore(ExitReason.MSR_READ, 0);
   }
 
-  wrmsr(msr: number): void {
-    if (this.msrExits(msr >>> 0, true)) this.instructionExit(ExitReason.MSR_WRITE, 0);
+  wrmsr(msr: number): boolean {
+    return this.msrExits(msr >>> 0, true) && this.exitBefore(ExitReason.MSR_WRITE, 0);
   }
 
   /** SDM 26.1.3: without MSR bitmaps every RDMSR/WRMSR exits; ECX outside both ranges always exits. */
@@ -305,6 +304,21 @@ export class VmxNonRoot implements NonRootHooks {
 
   /** Record pending information and unwind through the core. */
   private exit(reason: number, qualification: number, instructionCaused = false, instrLen?: number): never {
+    this.recordPending(reason, instructionCaused);
+    return this.cpu.vmExit(reason, qualification, instrLen ?? 0);
+  }
+
+  private instructionExit(reason: number, qualification: number, instrLen?: number): never {
+    return this.exit(reason, qualification, true, instrLen);
+  }
+
+  /** An instruction-caused exit before the instruction has any effect, without unwinding. */
+  private exitBefore(reason: number, qualification: number, instrLen?: number): true {
+    this.recordPending(reason, true);
+    return this.cpu.exitInstruction(reason, qualification, instrLen ?? 0);
+  }
+
+  private recordPending(reason: number, instructionCaused: boolean): void {
     const p = this.pending;
     p.fromHook = true;
     p.reason = reason;
@@ -318,10 +332,5 @@ export class VmxNonRoot implements NonRootHooks {
       p.intrInfo = 0;
       p.intrErrorCode = 0;
     }
-    return this.cpu.vmExit(reason, qualification, instrLen ?? 0);
-  }
-
-  private instructionExit(reason: number, qualification: number, instrLen?: number): never {
-    return this.exit(reason, qualification, true, instrLen);
   }
 }

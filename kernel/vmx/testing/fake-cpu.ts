@@ -129,6 +129,12 @@ export class FakeCpu implements CpuApi {
         }
         this.eip = (start + step.len) >>> 0;
         step.run(this, hooks);
+        if (this.exitTaken) {
+          // a hook recorded an exit with exitInstruction: the instruction had no effect
+          this.exitTaken = false;
+          this.eip = start;
+          return StopReason.vmExit;
+        }
         this.instructionCount++;
       } catch (e) {
         if (e === VmExitSignal.instance) {
@@ -150,6 +156,18 @@ export class FakeCpu implements CpuApi {
   }
 
   vmExit(reason: number, qualification: number, instrLen = 0): never {
+    this.recordExit(reason, qualification, instrLen);
+    throw VmExitSignal.instance;
+  }
+
+  private exitTaken = false;
+  exitInstruction(reason: number, qualification: number, instrLen: number): true {
+    this.recordExit(reason, qualification, instrLen);
+    this.exitTaken = true;
+    return true;
+  }
+
+  private recordExit(reason: number, qualification: number, instrLen: number): void {
     const e = this.exit;
     e.reason = reason;
     e.qualification = qualification;
@@ -161,7 +179,6 @@ export class FakeCpu implements CpuApi {
     e.intrErrorCode = 0;
     e.idtVectoringInfo = 0;
     e.idtVectoringErrorCode = 0;
-    throw VmExitSignal.instance;
   }
 
   deliverEvent(vector: number, type: number, errorCode: number, hasErrorCode: boolean, instrLen: number): void {
