@@ -70,6 +70,13 @@ for (const enc of Object.values(VmcsField)) {
   }
 }
 
+/** VMWRITE's error per encoding (0 = writable), precomputed: VMWRITE runs on every VM entry. */
+const writeErrorOf = new Uint8Array(SLOT_TABLE_SIZE * 2).fill(VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);
+for (let enc = 0; enc < SLOT_TABLE_SIZE * 2; enc++) {
+  if (wordOf[enc]! < 0) continue;
+  writeErrorOf[enc] = fieldType(enc) === FieldType.readOnly ? VmInstructionError.VMWRITE_READ_ONLY_VMCS_COMPONENT : 0;
+}
+
 /** Slot of an encoding, or -1 if it names no supported component (incl. a bad access type). */
 function slotFor(encoding: number): number {
   if (encoding < 0 || encoding >= SLOT_TABLE_SIZE * 2 || !Number.isInteger(encoding)) return NO_SLOT;
@@ -122,18 +129,18 @@ export class Vmcs {
    * A full-access write to a 64-bit field clears bits 63:32 (SDM 25.11.2).
    */
   write(encoding: number, value: number): 0 | VmInstructionError {
-    const slot = slotFor(encoding);
-    if (slot === NO_SLOT) return VmInstructionError.UNSUPPORTED_VMCS_COMPONENT;
-    if (fieldType(encoding) === FieldType.readOnly) return VmInstructionError.VMWRITE_READ_ONLY_VMCS_COMPONENT;
-    this.store(slot, encoding, value);
+    const error = writeErrorOf[encoding];
+    if (error === undefined) return VmInstructionError.UNSUPPORTED_VMCS_COMPONENT;
+    if (error !== 0) return error as VmInstructionError;
+    this.store(encoding, value);
     return 0;
   }
 
   /** Processor-internal write, allowed on read-only (exit-information) fields. */
   writeInternal(encoding: number, value: number): void {
-    const slot = slotFor(encoding);
-    if (slot === NO_SLOT) throw new Error(`bug: internal VMCS write to unsupported encoding 0x${encoding.toString(16)}`);
-    this.store(slot, encoding, value);
+    const w = wordOf[encoding];
+    if (w === undefined || w < 0) throw new Error(`bug: internal VMCS write to unsupported encoding 0x${encoding.toString(16)}`);
+    this.store(encoding, value);
   }
 
   /** Whole value of a 64-bit field as a number (exact below 2^53; our addresses are 32-bit). */
@@ -156,7 +163,7 @@ export class Vmcs {
     this.data[slot * 2 + 1] = Math.floor(value / TWO_POW_32);
   }
 
-  private store(_slot: number, encoding: number, value: number): void {
+  private store(encoding: number, value: number): void {
     const w = wordOf[encoding]!;
     const data = this.data;
     const before = data[w];
@@ -181,6 +188,4 @@ export class Vmcs {
     }
     if (changed) this.dirty |= classOfEncoding[encoding]!;
   }
-
-
 }

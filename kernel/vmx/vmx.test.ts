@@ -357,6 +357,62 @@ describe('VM entry and exit: state transfer', () => {
     expect(vmx.vmread(VmcsField.VM_EXIT_INSTRUCTION_LEN)).toBe(1);
   });
 
+  describe('guest state held in the processor between exit and entry (SDM 25.11.1)', () => {
+    const cpuidThenSpin = (): void => {
+      cpu.script = [{ len: 2, run: (_c, h) => h.cpuid() }];
+    };
+
+    it('VMWRITE of RIP after an exit moves the processor, and the next entry resumes there', () => {
+      setupValidGuest(vmx);
+      cpuidThenSpin();
+      expect(vmx.vmlaunch()).toEqual({ kind: 'exit', reason: ExitReason.CPUID });
+      vmx.vmwrite(VmcsField.GUEST_RIP, vmx.vmread(VmcsField.GUEST_RIP) + vmx.vmread(VmcsField.VM_EXIT_INSTRUCTION_LEN));
+      expect(cpu.eip).toBe(0x1002);
+      cpu.script = [{ len: 1, run: (_c, h) => h.cpuid() }];
+      expect(vmx.vmresume()).toEqual({ kind: 'exit', reason: ExitReason.CPUID });
+      expect(vmx.vmread(VmcsField.GUEST_RIP)).toBe(0x1002);
+    });
+
+    it('the VMCS region gets the held state back on VMCLEAR, and a later entry loads it', () => {
+      const vmcs = setupValidGuest(vmx);
+      cpu.script = [{ len: 1, run: (c) => void (c.segBase[3] = 0x5000) }, { len: 1, run: (_c, h) => h.cpuid() }];
+      vmx.vmlaunch();
+      vmx.vmclear(vmcs);
+      expect(vmcs.read(VmcsField.GUEST_DS_BASE)).toBe(0x5000);
+      expect(vmcs.read(VmcsField.GUEST_RIP)).toBe(0x1001);
+      cpu.segBase[3] = 0; // a different guest ran on this processor meanwhile
+      vmx.vmptrld(vmcs);
+      cpu.script = [{ len: 1, run: (_c, h) => h.cpuid() }];
+      expect(vmx.vmlaunch().kind).toBe('exit');
+      expect(vmx.vmread(VmcsField.GUEST_DS_BASE)).toBe(0x5000);
+    });
+
+    it('writing a checked guest field after an exit makes the next entry check guest state again', () => {
+      setupValidGuest(vmx);
+      cpuidThenSpin();
+      vmx.vmlaunch();
+      vmx.vmwrite(VmcsField.GUEST_RFLAGS, 0); // bit 1 must be 1
+      expect(vmx.vmresume()).toEqual({ kind: 'exit', reason: FAILED_ENTRY_33 });
+      vmx.vmwrite(VmcsField.GUEST_RFLAGS, 2);
+      vmx.vmwrite(VmcsField.GUEST_CS_AR_BYTES, TestAr.DATA32);
+      expect(vmx.vmresume()).toEqual({ kind: 'exit', reason: FAILED_ENTRY_33 });
+      expect(vmx.lastEntryFailure).toBe('guest CS type');
+    });
+
+    it('a second VMCS made current writes the first one back; each resumes with its own state', () => {
+      const a = setupValidGuest(vmx, { rip: 0x1000 });
+      cpuidThenSpin();
+      vmx.vmlaunch();
+      const b = setupValidGuest(vmx, { rip: 0x2000 });
+      expect(a.read(VmcsField.GUEST_RIP)).toBe(0x1000);
+      cpuidThenSpin();
+      vmx.vmlaunch();
+      vmx.vmptrld(a);
+      expect(b.read(VmcsField.GUEST_RIP)).toBe(0x2000);
+      expect(vmx.vmread(VmcsField.GUEST_RIP)).toBe(0x1000);
+    });
+  });
+
   it('keeps host-owned CR0/CR4 bits across non-root operation', () => {
     setupValidGuest(vmx);
     vmx.vmwrite(VmcsField.CR4_GUEST_HOST_MASK, 0x2000);

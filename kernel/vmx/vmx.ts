@@ -18,7 +18,7 @@ import { BASIC_EXIT_REASON_MASK, EXIT_REASON_COUNT, ExitReason, ExitReasonFlags 
 import { IntrInfo, InterruptionType, makeIntrInfo } from './interruption.js';
 import { VmxNonRoot } from './nonroot.js';
 import { LaunchState, Vmcs, VmcsDirty } from './vmcs.js';
-import { VmcsField } from './vmcs-fields.js';
+import { fieldType, FieldType, VmcsField } from './vmcs-fields.js';
 import { VmInstructionError } from './vm-instruction-errors.js';
 
 /** Outcome of VMXON, VMXOFF, VMCLEAR, VMPTRLD, INVEPT, INVVPID (SDM 31.2 conventions). */
@@ -75,6 +75,35 @@ const segField = {
 const REG_ESP = 4;
 const DR7 = 7;
 
+/**
+ * Guest-state fields the processor keeps after a VM exit instead of storing them in the VMCS
+ * region (SDM 25.11.1: a processor may hold VMCS data in processor-specific locations; VMCLEAR
+ * writes it back). These are the fields VM exit saves, minus the debug controls (stored at once).
+ */
+const PROCESSOR_HELD = new Uint8Array(0x8000);
+for (const enc of [
+  VmcsField.GUEST_CR0,
+  VmcsField.GUEST_CR3,
+  VmcsField.GUEST_CR4,
+  VmcsField.GUEST_SYSENTER_CS,
+  VmcsField.GUEST_SYSENTER_ESP,
+  VmcsField.GUEST_SYSENTER_EIP,
+  VmcsField.GUEST_GDTR_BASE,
+  VmcsField.GUEST_GDTR_LIMIT,
+  VmcsField.GUEST_IDTR_BASE,
+  VmcsField.GUEST_IDTR_LIMIT,
+  VmcsField.GUEST_RSP,
+  VmcsField.GUEST_RIP,
+  VmcsField.GUEST_RFLAGS,
+  VmcsField.GUEST_INTERRUPTIBILITY_INFO,
+  VmcsField.GUEST_ACTIVITY_STATE,
+]) {
+  PROCESSOR_HELD[enc] = 1;
+}
+for (let i = 0; i < 8; i++) {
+  for (const f of [segField.sel, segField.base, segField.limit, segField.ar]) PROCESSOR_HELD[f(i)] = 1;
+}
+
 /** The VT-x unit of one logical processor. */
 export class Vmx {
   readonly mem: HostMemory;
@@ -93,6 +122,14 @@ export class Vmx {
 
   private inVmxOperation = false;
   private current: Vmcs | null = null;
+  /**
+   * The VMCS whose PROCESSOR_HELD fields live in the processor since the last VM exit. VMREAD
+   * and VMWRITE of RIP/RSP (and reads of RFLAGS, interruptibility, activity) use the processor;
+   * any other access to held or guest-state fields writes the area back first. VM entry of the
+   * same VMCS with no control or guest-structure change then skips the guest-state checks and
+   * load: the state is what the processor saved (a model shortcut with the SDM's results).
+   */
+  private held: Vmcs | null = null;
   /** Translation context of the last entry: flush cached translations when it changes. */
   private lastEptp = -1;
   private lastVpid = -1;
@@ -114,8 +151,9 @@ export class Vmx {
     return readVmxCapabilityMsr(index);
   }
 
-  /** The current VMCS, or null. */
+  /** The current VMCS, or null; its region is up to date (held guest state written back). */
   get currentVmcs(): Vmcs | null {
+    this.writeBack();
     return this.current;
   }
 
@@ -132,6 +170,7 @@ export class Vmx {
   /** VMXOFF (SDM 31.3): leave VMX operation. */
   vmxoff(): VmxStatus {
     this.requireVmx('VMXOFF');
+    this.writeBack();
     this.inVmxOperation = false;
     this.current = null;
     return { kind: 'ok' };
@@ -140,6 +179,7 @@ export class Vmx {
   /** VMCLEAR (SDM 31.3): launch state ← clear; the VMCS stops being current if it was. */
   vmclear(vmcs: Vmcs): VmxStatus {
     this.requireVmx('VMCLEAR');
+    if (this.held === vmcs) this.writeBack();
     vmcs.launchState = LaunchState.clear;
     if (this.current === vmcs) this.current = null;
     return { kind: 'ok' };
@@ -149,6 +189,7 @@ export class Vmx {
   vmptrld(vmcs: Vmcs): VmxStatus {
     this.requireVmx('VMPTRLD');
     if (vmcs.revisionId !== VMCS_REVISION_ID) return this.fail(VmInstructionError.VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+    if (this.held !== vmcs) this.writeBack();
     this.current = vmcs;
     return { kind: 'ok' };
   }
@@ -159,6 +200,23 @@ export class Vmx {
    */
   vmread(encoding: number): number {
     const vmcs = this.requireCurrent('VMREAD', encoding);
+    if (this.held === vmcs && PROCESSOR_HELD[encoding] === 1) {
+      const cpu = this.cpu;
+      switch (encoding) {
+        case VmcsField.GUEST_RIP:
+          return cpu.eip >>> 0;
+        case VmcsField.GUEST_RSP:
+          return cpu.regs[REG_ESP]! >>> 0;
+        case VmcsField.GUEST_RFLAGS:
+          return cpu.getEflags() >>> 0;
+        case VmcsField.GUEST_INTERRUPTIBILITY_INFO:
+          return cpu.interruptibility;
+        case VmcsField.GUEST_ACTIVITY_STATE:
+          return cpu.activity;
+        default:
+          this.writeBack();
+      }
+    }
     const v = vmcs.read(encoding);
     if (v < 0) this.throwFail(vmcs, 'VMREAD', encoding, VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);
     return v;
@@ -167,6 +225,18 @@ export class Vmx {
   /** VMWRITE (SDM 31.3) with a 32-bit operand; errors 12 (unsupported) and 13 (read-only) throw. */
   vmwrite(encoding: number, value: number): void {
     const vmcs = this.requireCurrent('VMWRITE', encoding);
+    if (this.held === vmcs && fieldType(encoding) === FieldType.guest) {
+      // KVM moves RIP past the instruction on most exits: that one stays in the processor.
+      if (encoding === VmcsField.GUEST_RIP) {
+        this.cpu.eip = value >>> 0;
+        return;
+      }
+      if (encoding === VmcsField.GUEST_RSP) {
+        this.cpu.regs[REG_ESP] = value | 0;
+        return;
+      }
+      if (encoding !== VmcsField.VMX_PREEMPTION_TIMER_VALUE) this.writeBack();
+    }
     const error = vmcs.write(encoding, value);
     if (error !== 0) this.throwFail(vmcs, 'VMWRITE', encoding, error);
   }
@@ -214,12 +284,24 @@ export class Vmx {
    * runs the core on guest state (KVM's instruction emulator). Same loads as VM entry.
    */
   syncCpuFromVmcs(): void {
-    this.loadGuestState(this.requireCurrent('syncCpuFromVmcs', 0));
+    const vmcs = this.requireCurrent('syncCpuFromVmcs', 0);
+    if (this.held !== vmcs) this.loadGuestState(vmcs); // else the processor holds it already
   }
 
   /** Store the processor's state into the current VMCS's guest-state area (after emulation). */
   syncVmcsFromCpu(): void {
-    this.saveGuestState(this.requireCurrent('syncVmcsFromCpu', 0));
+    const vmcs = this.requireCurrent('syncVmcsFromCpu', 0);
+    // Emulation may have changed anything: the next entry checks and loads the whole area.
+    this.held = null;
+    this.saveGuestState(vmcs);
+  }
+
+  /** Write the guest state the processor holds back to its VMCS region. */
+  private writeBack(): void {
+    const vmcs = this.held;
+    if (vmcs === null) return;
+    this.held = null;
+    this.saveGuestState(vmcs);
   }
 
   // ------------------------------------------------------------------ VM entry
@@ -231,6 +313,9 @@ export class Vmx {
     // 27.1 basic checks
     if (launch && vmcs.launchState !== LaunchState.clear) return this.entryFail(vmcs, VmInstructionError.VMLAUNCH_NONCLEAR_VMCS, 'VMLAUNCH with a launched VMCS');
     if (!launch && vmcs.launchState !== LaunchState.launched) return this.entryFail(vmcs, VmInstructionError.VMRESUME_NONLAUNCHED_VMCS, 'VMRESUME with a clear VMCS');
+    // Guest state as the last exit left it in the processor: nothing to check or load (see `held`).
+    const resident = this.held === vmcs && (vmcs.dirty & (VmcsDirty.controls | VmcsDirty.guestStructure)) === 0;
+    if (!resident) this.writeBack();
     // 27.2 controls and host state (only classes changed since the last successful entry)
     if (vmcs.dirty & VmcsDirty.controls) {
       const badControl = checkControls(vmcs, this.mem.size);
@@ -241,7 +326,7 @@ export class Vmx {
       if (badHost !== null) return this.entryFail(vmcs, VmInstructionError.ENTRY_INVALID_HOST_STATE_FIELD, badHost);
     }
     // 27.3 guest state: a failure here is a VM exit with bit 31 set (27.8)
-    const badGuest = checkGuestState(vmcs, (vmcs.dirty & (VmcsDirty.guestStructure | VmcsDirty.controls)) !== 0);
+    const badGuest = resident ? null : checkGuestState(vmcs, (vmcs.dirty & (VmcsDirty.guestStructure | VmcsDirty.controls)) !== 0);
     if (badGuest !== null) {
       this.lastEntryFailure = badGuest.why;
       const reason = (ExitReason.INVALID_STATE | ExitReasonFlags.FAILED_VMENTRY) >>> 0;
@@ -254,10 +339,13 @@ export class Vmx {
     const controlsChanged = (vmcs.dirty & VmcsDirty.controls) !== 0;
     vmcs.dirty = 0;
 
-    this.loadGuestState(vmcs);
+    if (!resident) this.loadGuestState(vmcs);
+    this.held = null;
     if (launch) vmcs.launchState = LaunchState.launched;
-    this.flushIfContextChanged(vmcs);
-    if (controlsChanged || this.hooks.configuredFor !== vmcs) this.hooks.configure(vmcs);
+    const sameContext = !controlsChanged && this.hooks.configuredFor === vmcs;
+    if (!sameContext) this.flushIfContextChanged(vmcs);
+    else if (this.lastVpid === 0) this.cpu.flushTlb(); // without a VPID every entry flushes
+    if (!sameContext) this.hooks.configure(vmcs);
     else this.hooks.beginEntry();
     this.entries++;
     return this.runNonRoot(vmcs);
@@ -362,7 +450,9 @@ export class Vmx {
       reason = ExitReason.EXTERNAL_INTERRUPT;
     }
 
-    this.saveGuestState(vmcs);
+    // The rest of the guest state stays in the processor until software asks for it (`held`).
+    if (exitCtl & ExitControls.SAVE_DEBUG_CONTROLS) this.saveDebugControls(vmcs);
+    this.held = vmcs;
     if (exitCtl & ExitControls.SAVE_VMX_PREEMPTION_TIMER) {
       const remaining = reason === ExitReason.PREEMPTION_TIMER ? 0 : Math.max(0, timerValue - Math.floor(executed / 2 ** VmxMisc.PREEMPTION_TIMER_RATE));
       vmcs.writeInternal(VmcsField.VMX_PREEMPTION_TIMER_VALUE, remaining);
@@ -429,16 +519,18 @@ export class Vmx {
     }
   }
 
+  private saveDebugControls(vmcs: Vmcs): void {
+    vmcs.writeInternal(VmcsField.GUEST_DR7, this.cpu.dr[DR7] ?? 0);
+    vmcs.write64Internal(VmcsField.GUEST_IA32_DEBUGCTL, this.cpu.debugCtl >>> 0);
+  }
+
   /** Save processor state into the guest-state area (SDM 28.3). */
   private saveGuestState(vmcs: Vmcs): void {
     const cpu = this.cpu;
     vmcs.writeInternal(VmcsField.GUEST_CR0, cpu.cr0);
     vmcs.writeInternal(VmcsField.GUEST_CR3, cpu.cr3);
     vmcs.writeInternal(VmcsField.GUEST_CR4, cpu.cr4);
-    if (vmcs.read(VmcsField.VM_EXIT_CONTROLS) & ExitControls.SAVE_DEBUG_CONTROLS) {
-      vmcs.writeInternal(VmcsField.GUEST_DR7, cpu.dr[DR7] ?? 0);
-      vmcs.write64Internal(VmcsField.GUEST_IA32_DEBUGCTL, cpu.debugCtl >>> 0);
-    }
+    if (vmcs.read(VmcsField.VM_EXIT_CONTROLS) & ExitControls.SAVE_DEBUG_CONTROLS) this.saveDebugControls(vmcs);
     vmcs.writeInternal(VmcsField.GUEST_SYSENTER_CS, cpu.sysenterCs);
     vmcs.writeInternal(VmcsField.GUEST_SYSENTER_ESP, cpu.sysenterEsp);
     vmcs.writeInternal(VmcsField.GUEST_SYSENTER_EIP, cpu.sysenterEip);
