@@ -74,8 +74,12 @@ export interface CpuApi extends CpuState {
   setEflags(value: number): void;
   /** Current privilege level (CS.DPL in protected mode, 0 in real mode). */
   readonly cpl: number;
-  /** Run until budget instructions retired, a VM exit, HLT or shutdown. */
-  run(budget: number): StopReason;
+  /**
+   * Run until budget instructions retired, a VM exit, HLT or shutdown. `resume`: since the last
+   * run() returned, only EIP, the GPRs and CR2 were changed, so the mode and segment caches
+   * derived from the rest are still valid (VM entry of state the processor still holds).
+   */
+  run(budget: number, resume?: boolean): StopReason;
   /** KVM's emulator: run one instruction with guest-physical and I/O accesses through ops.
    * Returns true when it completed, false when an op threw EmulationAbort (state unchanged). */
   emulate(ops: EmulatorOps): boolean;

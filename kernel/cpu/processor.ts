@@ -1341,8 +1341,9 @@ export class Cpu implements CpuApi {
 
   // =============================================================== run loop
 
-  run(budget: number): StopReason {
-    this.sync();
+  run(budget: number, resume = false): StopReason {
+    // CR changes still re-derive everything: the VMX unit re-asserts host-owned bits after a run.
+    if (!resume || this.nonRoot !== this.lastNonRoot || ((this.cr0 ^ this.lastCr0) | (this.cr3 ^ this.lastCr3) | (this.cr4 ^ this.lastCr4)) !== 0) this.sync();
     if (this.activity === 2) return StopReason.shutdown;
     if (this.activity === 1) return StopReason.halted;
     this.budgetEnd = this.instructionCount + budget;

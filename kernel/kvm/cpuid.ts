@@ -45,8 +45,17 @@ export function supportedCpuid(): CpuidEntry[] {
 
 /** Look up (function, index) as the SDM says: leaves above the maximum return the highest basic leaf. */
 export function cpuidLookup(entries: readonly CpuidEntry[], fn: number, index: number): CpuidEntry {
-  const max = entries.find((e) => e.function === 0)?.eax ?? 0;
+  // Plain loops: KVM answers every guest CPUID from here.
+  let max = 0;
+  for (const e of entries) {
+    if (e.function === 0) {
+      max = e.eax;
+      break;
+    }
+  }
   const leaf = fn >>> 0 > max && fn >>> 0 < 0x8000_0000 ? max : fn >>> 0;
-  const hit = entries.find((e) => e.function === leaf && (!e.significantIndex || e.index === index));
-  return hit ?? { function: leaf, index, significantIndex: false, eax: 0, ebx: 0, ecx: 0, edx: 0 };
+  for (const e of entries) {
+    if (e.function === leaf && (!e.significantIndex || e.index === index)) return e;
+  }
+  return { function: leaf, index, significantIndex: false, eax: 0, ebx: 0, ecx: 0, edx: 0 };
 }

@@ -77,6 +77,20 @@ for (let enc = 0; enc < SLOT_TABLE_SIZE * 2; enc++) {
   writeErrorOf[enc] = fieldType(enc) === FieldType.readOnly ? VmInstructionError.VMWRITE_READ_ONLY_VMCS_COMPONENT : 0;
 }
 
+/** Words of the exit-information fields (Vmcs.writeExitInformation). */
+const EXIT_WORDS = {
+  reason: wordOf[VmcsField.VM_EXIT_REASON]!,
+  qualification: wordOf[VmcsField.EXIT_QUALIFICATION]!,
+  linear: wordOf[VmcsField.GUEST_LINEAR_ADDRESS]!,
+  physical: wordOf[VmcsField.GUEST_PHYSICAL_ADDRESS]!,
+  instrLen: wordOf[VmcsField.VM_EXIT_INSTRUCTION_LEN]!,
+  instrInfo: wordOf[VmcsField.VMX_INSTRUCTION_INFO]!,
+  intrInfo: wordOf[VmcsField.VM_EXIT_INTR_INFO]!,
+  intrError: wordOf[VmcsField.VM_EXIT_INTR_ERROR_CODE]!,
+  idtInfo: wordOf[VmcsField.IDT_VECTORING_INFO_FIELD]!,
+  idtError: wordOf[VmcsField.IDT_VECTORING_ERROR_CODE]!,
+};
+
 /** Slot of an encoding, or -1 if it names no supported component (incl. a bad access type). */
 function slotFor(encoding: number): number {
   if (encoding < 0 || encoding >= SLOT_TABLE_SIZE * 2 || !Number.isInteger(encoding)) return NO_SLOT;
@@ -141,6 +155,25 @@ export class Vmcs {
     const w = wordOf[encoding];
     if (w === undefined || w < 0) throw new Error(`bug: internal VMCS write to unsupported encoding 0x${encoding.toString(16)}`);
     this.store(encoding, value);
+  }
+
+  /**
+   * Processor-internal: the exit-information fields of one VM exit (SDM 28.2), stored straight
+   * into their words (read-only fields: no dirty class). VM exit is the hot path.
+   */
+  writeExitInformation(reason: number, qualification: number, linear: number, physical: number, instrLen: number, instrInfo: number, intrInfo: number, intrError: number, idtInfo: number, idtError: number): void {
+    const d = this.data;
+    d[EXIT_WORDS.reason] = reason;
+    d[EXIT_WORDS.qualification] = qualification;
+    d[EXIT_WORDS.linear] = linear;
+    d[EXIT_WORDS.physical] = physical % TWO_POW_32;
+    d[EXIT_WORDS.physical + 1] = Math.floor(physical / TWO_POW_32);
+    d[EXIT_WORDS.instrLen] = instrLen;
+    d[EXIT_WORDS.instrInfo] = instrInfo;
+    d[EXIT_WORDS.intrInfo] = intrInfo;
+    d[EXIT_WORDS.intrError] = intrError;
+    d[EXIT_WORDS.idtInfo] = idtInfo;
+    d[EXIT_WORDS.idtError] = idtError;
   }
 
   /** Whole value of a 64-bit field as a number (exact below 2^53; our addresses are 32-bit). */

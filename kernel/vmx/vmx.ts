@@ -104,6 +104,9 @@ for (let i = 0; i < 8; i++) {
   for (const f of [segField.sel, segField.base, segField.limit, segField.ar]) PROCESSOR_HELD[f(i)] = 1;
 }
 
+/** One shared result object per basic exit reason: VM exits are the hot path. */
+const EXIT_RESULTS: readonly VmEntryResult[] = Array.from({ length: EXIT_REASON_COUNT }, (_, reason) => Object.freeze({ kind: 'exit' as const, reason }));
+
 /** The VT-x unit of one logical processor. */
 export class Vmx {
   readonly mem: HostMemory;
@@ -130,6 +133,8 @@ export class Vmx {
    * load: the state is what the processor saved (a model shortcut with the SDM's results).
    */
   private held: Vmcs | null = null;
+  /** This entry runs the state the processor held (cpu.run may skip re-deriving its caches). */
+  private resumeHeld = false;
   /** Translation context of the last entry: flush cached translations when it changes. */
   private lastEptp = -1;
   private lastVpid = -1;
@@ -341,6 +346,7 @@ export class Vmx {
 
     if (!resident) this.loadGuestState(vmcs);
     this.held = null;
+    this.resumeHeld = resident;
     if (launch) vmcs.launchState = LaunchState.launched;
     const sameContext = !controlsChanged && this.hooks.configuredFor === vmcs;
     if (!sameContext) this.flushIfContextChanged(vmcs);
@@ -427,7 +433,7 @@ export class Vmx {
     try {
       const injected = this.injectEvent(vmcs);
       if (!injected) stop = StopReason.vmExit;
-      else if (budget > 0) stop = cpu.run(budget);
+      else if (budget > 0) stop = cpu.run(budget, this.resumeHeld);
     } finally {
       cpu.nonRoot = null;
       cpu.readTsc = hostReadTsc;
@@ -461,7 +467,7 @@ export class Vmx {
     // Every VM exit clears the valid bit of the VM-entry interruption information (SDM 28.2).
     vmcs.writeInternal(VmcsField.VM_ENTRY_INTR_INFO_FIELD, vmcs.read(VmcsField.VM_ENTRY_INTR_INFO_FIELD) & ~IntrInfo.VALID);
     this.countExit(reason);
-    return { kind: 'exit', reason };
+    return EXIT_RESULTS[reason] ?? { kind: 'exit', reason };
   }
 
   /**
@@ -584,16 +590,7 @@ export class Vmx {
       intrInfo = makeIntrInfo(HOST_TIMER_VECTOR, InterruptionType.EXTERNAL_INTERRUPT, false);
     }
     p.fromHook = false;
-    vmcs.writeInternal(VmcsField.VM_EXIT_REASON, reason >>> 0);
-    vmcs.writeInternal(VmcsField.EXIT_QUALIFICATION, qualification >>> 0);
-    vmcs.writeInternal(VmcsField.GUEST_LINEAR_ADDRESS, linear >>> 0);
-    vmcs.write64Internal(VmcsField.GUEST_PHYSICAL_ADDRESS, physical);
-    vmcs.writeInternal(VmcsField.VM_EXIT_INSTRUCTION_LEN, instrLen);
-    vmcs.writeInternal(VmcsField.VMX_INSTRUCTION_INFO, instrInfo >>> 0);
-    vmcs.writeInternal(VmcsField.VM_EXIT_INTR_INFO, intrInfo >>> 0);
-    vmcs.writeInternal(VmcsField.VM_EXIT_INTR_ERROR_CODE, intrError >>> 0);
-    vmcs.writeInternal(VmcsField.IDT_VECTORING_INFO_FIELD, idtInfo >>> 0);
-    vmcs.writeInternal(VmcsField.IDT_VECTORING_ERROR_CODE, idtError >>> 0);
+    vmcs.writeExitInformation(reason >>> 0, qualification >>> 0, linear >>> 0, physical, instrLen, instrInfo >>> 0, intrInfo >>> 0, intrError >>> 0, idtInfo >>> 0, idtError >>> 0);
   }
 
   // ------------------------------------------------------------------ helpers
