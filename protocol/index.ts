@@ -19,7 +19,6 @@ export { answerHello, checkHelloReply, helloMessage, type HandshakeAcceptor } fr
 export * from './messages.js';
 export { parseMessage } from './parse.js';
 export { HELLO_TIMEOUT_MS, Peer, type PeerLog, type PeerOptions, type PeerSide, type PeerStats, type PostedHandler, type RequestHandler, type RequestOptions } from './peer.js';
-export { Qtest, type QtestOptions } from './qtest.js';
 export { connectPeer, HANDSHAKE_TIMEOUT_MS, servePeers, type ConnectPeerOptions, type ServePeersOptions } from './session.js';
 export { CLOSE_CODES } from './transport-base.js';
 export { createMemoryPair } from './transport-memory.js';

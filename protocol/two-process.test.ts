@@ -13,8 +13,8 @@ import { ProtocolError } from './errors.js';
 import { startDmChild, type DmChild } from './fixtures/spawn-child.js';
 import { FEATURES, type Posted, type Request } from './messages.js';
 import type { Peer } from './peer.js';
-import { Qtest } from './qtest.js';
 import { connectPeer } from './session.js';
+import { QtestClient } from '../test/qtest/qtest-client.js';
 
 /** The child's maximum frame: small, so that the oversized tests stay cheap. */
 const CHILD_MAX_FRAME = 64 * 1024;
@@ -227,31 +227,31 @@ describe('the device model refuses garbage on its ws socket and keeps running', 
 
 describe.each(['unix', 'ws'] as const)('the qtest driver against the child over %s', (kind) => {
   it('reads and writes registers, sees interrupts, serves DMA and steps the virtual clock', async () => {
-    const qt = await Qtest.connect(kind === 'unix' ? dm.unix : dm.ws, { ramSize: RAM_SIZE });
-    await qt.configure('virtual', [{ type: 'port80' }]);
+    const ram = new Uint8Array(RAM_SIZE);
+    const qt = await QtestClient.attach(kind === 'unix' ? dm.unix : dm.ws, { clock: 'virtual', devices: [{ type: 'port80' }], memory: ram });
     expect(await qt.inb(0x60)).toBe(0x10);
     expect(await qt.inw(0x60)).toBe(0x1110);
     expect(await qt.inl(0x60)).toBe(0x13121110);
-    expect(Array.from(await qt.ins(0x60, 2, 2))).toEqual([0x10, 0x11, 0x12, 0x13]);
+    expect(await qt.pioRead(0x60, 2, 2)).toEqual([0x1110, 0x1312]);
     expect(await qt.readl(0x1000)).toBe((0x1000 ^ 0xa5a5a5a5) >>> 0);
     await qt.outb(0x3f8, 0x41);
     expect(qt.irq(4)).toBe(true);
-    qt.ram.set([9, 8, 7], 0x300);
+    ram.set([9, 8, 7], 0x300);
     await qt.outl(0x500, 0x300);
-    expect(Array.from(qt.ram.subarray(0x40d, 0x410))).toEqual([7, 8, 9]);
+    expect(Array.from(ram.subarray(0x40d, 0x410))).toEqual([7, 8, 9]);
     await expect(qt.outl(0x504, RAM_SIZE)).rejects.toMatchObject({ code: 'DMA_FAULT' });
-    expect(qt.dmaFaults).toBe(1);
+    expect(qt.dma.faults).toBe(1);
     // virtual clock: a 1 ms periodic timer on IRQ 0 fires only when the clock passes its deadline
-    await qt.sync();
+    await qt.ping();
     expect(qt.deadline).toBe(1_000_000);
     await qt.clockStep(600_000);
-    expect(qt.irqRaised[0]).toBe(0);
+    expect(qt.irqRaises(0)).toBe(0);
     await qt.clockStep(600_000);
-    expect(qt.irqRaised[0]).toBe(1);
+    expect(qt.irqRaises(0)).toBe(1);
     expect(qt.irq(0)).toBe(false); // a pulse
     expect(qt.deadline).toBe(2_000_000);
     await qt.clockStep(2_000_000);
-    expect(qt.irqRaised[0]).toBe(3);
+    expect(qt.irqRaises(0)).toBe(3);
     await qt.shutdown();
   });
 });
