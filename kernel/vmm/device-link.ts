@@ -6,9 +6,8 @@
  * into calls on the VM. With the virtual clock it also keeps the device model's time in step
  * with retired guest instructions.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { connect } from '../../protocol/transport.js';
 import { UnixTransport } from '../../protocol/transport-unix.js';
 import { Peer } from '../../protocol/peer.js';
@@ -19,6 +18,7 @@ import { ImageError } from './loader/image-error.js';
 import type { CoalescedWrite } from '../kvm/io-bus.js';
 import { GuestRam, GuestRamError } from './guest-ram.js';
 import type { MachineConfig } from './machine-config.js';
+import { spawnDeviceModel } from './device-process.js';
 
 /** The device descriptions of `configure`, as the protocol defines them. */
 export type { DeviceSpec } from '../../protocol/messages.js';
@@ -46,10 +46,6 @@ const OFFERED_FEATURES = [FEATURES.coalesced, FEATURES.doorbell, FEATURES.virtua
 /** Host-side failure of the device-model link (exit status 70). */
 export class DeviceLinkError extends Error {
   readonly code = 'DEVICE_MODEL';
-}
-
-function cliEntry(): string {
-  return fileURLToPath(new URL('../../cli/tskvm.js', import.meta.url));
 }
 
 export class DeviceLink {
@@ -81,13 +77,12 @@ export class DeviceLink {
     });
   }
 
-  /** Spawn or connect, then complete the handshake. */
-  static async open(spec: string, h: DeviceLinkHandlers): Promise<DeviceLink> {
+  /** Spawn (or take the device model spawned early) or connect, then complete the handshake. */
+  static async open(spec: string, h: DeviceLinkHandlers, spawned?: ChildProcess): Promise<DeviceLink> {
     let child: ChildProcess | undefined;
     let transport;
     if (spec === 'spawn') {
-      // fd 3 is a socketpair: no socket file to clean up, and the child sees EOF if we die.
-      child = spawn(process.execPath, [cliEntry(), 'devices', '--fd', '3'], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+      child = spawned ?? spawnDeviceModel();
       const socket = child.stdio[3] as Socket | null;
       if (!socket) throw new DeviceLinkError('could not create the device-model socket pair');
       transport = new UnixTransport(socket, { description: 'spawned device model' });

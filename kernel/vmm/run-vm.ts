@@ -3,6 +3,7 @@
  * model (spawned, or over unix/ws), loads the image, and runs the vCPU loop, forwarding the
  * port I/O and MMIO exits nothing in the kernel claimed — what QEMU's kvm_cpu_exec does.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { RunOptions } from '../../cli/run-options.js';
 import { EXIT_STATUS } from '../../cli/exit-status.js';
@@ -40,7 +41,17 @@ interface Stop {
   message?: string;
 }
 
-export async function runVm(o: RunOptions): Promise<number> {
+/** Run the machine; `spawned` is the device model the CLI started early for `--devices spawn`. */
+export async function runVm(o: RunOptions, spawned?: ChildProcess): Promise<number> {
+  try {
+    return await runMachine(o, spawned);
+  } finally {
+    // Handed to the device link, it is gone by now; if setup failed first, it must not linger.
+    if (spawned && spawned.exitCode === null && spawned.signalCode === null) spawned.kill('SIGKILL');
+  }
+}
+
+async function runMachine(o: RunOptions, spawned: ChildProcess | undefined): Promise<number> {
   if (o.bios !== undefined) throw new ImageError('--bios is not supported yet');
   const kernel = readImage(o.kernel as string, 'kernel image');
   const initrd = o.initrd !== undefined ? readImage(o.initrd, 'initrd') : undefined;
@@ -77,7 +88,7 @@ export async function runVm(o: RunOptions): Promise<number> {
       else requestStop({ status: EXIT_STATUS.hostFailure, message: `device model error: ${e.message ?? 'unknown'}` });
     },
     onClosed: (why) => requestStop({ status: EXIT_STATUS.hostFailure, message: `device model connection lost: ${why}` }),
-  });
+  }, spawned);
   try {
     const claimed = await link.configure(config);
     for (const d of claimed.doorbells) {
