@@ -7,7 +7,7 @@
 import { parseAddress } from './address.js';
 import type { ProtocolError } from './errors.js';
 import { connectUnix, listenUnix } from './transport-unix.js';
-import { connectWs, listenWs } from './transport-ws.js';
+// transport-ws.js (and the ws package) load only when a ws:// address is used: start-up time.
 
 /** Why a transport closed: a CLOSE_CODES value or a protocol error code, and a message. */
 export interface CloseReason {
@@ -61,7 +61,9 @@ export interface TransportOptions {
  */
 export async function listen(address: string, onConnection: (transport: Transport) => void, options: TransportOptions = {}): Promise<Listener> {
   const a = parseAddress(address);
-  return a.kind === 'unix' ? listenUnix(a.path, onConnection, options) : listenWs(a.host, a.port, onConnection, options);
+  if (a.kind === 'unix') return listenUnix(a.path, onConnection, options);
+  const { listenWs } = await import('./transport-ws.js');
+  return listenWs(a.host, a.port, onConnection, options);
 }
 
 /**
@@ -70,5 +72,7 @@ export async function listen(address: string, onConnection: (transport: Transpor
  */
 export async function connect(address: string, options: TransportOptions = {}): Promise<Transport> {
   const a = parseAddress(address);
-  return a.kind === 'unix' ? connectUnix(a.path, options) : connectWs(a.host, a.port, options);
+  if (a.kind === 'unix') return connectUnix(a.path, options);
+  const { connectWs } = await import('./transport-ws.js');
+  return connectWs(a.host, a.port, options);
 }

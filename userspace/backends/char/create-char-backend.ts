@@ -5,7 +5,6 @@ import { NullCharBackend } from './null-char-backend.js';
 import { StdioCharBackend, type StdioCharBackendOptions } from './stdio-char-backend.js';
 import { UnixClientCharBackend } from './unix-client-char-backend.js';
 import { UnixServerCharBackend } from './unix-server-char-backend.js';
-import { WsCharBackend } from './ws-char-backend.js';
 
 /** Host-side hooks a backend may need. */
 export interface CreateCharBackendOptions {
@@ -33,8 +32,11 @@ export async function createCharBackend(spec: string | CharBackendSpec, options:
       return new FileCharBackend(parsed.path, options.log);
     case 'unix':
       return parsed.server ? UnixServerCharBackend.listen(parsed.path) : UnixClientCharBackend.connect(parsed.path);
-    case 'ws':
+    case 'ws': {
+      // Loaded on demand: the ws package costs start-up time for every other backend.
+      const { WsCharBackend } = await import('./ws-char-backend.js');
       return WsCharBackend.listen(parsed.port);
+    }
     default:
       return assertNever(parsed);
   }

@@ -1,7 +1,6 @@
 /**
  * Build a NetBackend from its command-line spelling: `loopback` or `hub:ws://HOST:PORT`.
  */
-import { HubNetBackend } from './hub-backend.js';
 import { LoopbackNetBackend } from './loopback.js';
 import { NET_BACKEND_ERROR, NetBackendError, type NetBackend } from './net-backend.js';
 
@@ -24,6 +23,7 @@ export async function createNetBackend(spec: string): Promise<NetBackend> {
     if ((parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') || parsed.hostname === '' || parsed.port === '') {
       throw badSpec(spec, 'the hub address must be ws://HOST:PORT');
     }
+    const { HubNetBackend } = await import('./hub-backend.js'); // loads ws only when a hub is used
     return HubNetBackend.connect(url);
   }
   throw badSpec(spec, `expected one of: ${NET_BACKEND_SPECS.join(', ')}`);
