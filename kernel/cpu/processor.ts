@@ -22,6 +22,7 @@ import { ARITH_FLAGS, EFLAGS_WRITABLE, Eflags, lazyCf, lazyFlags, lazyOf, parity
 import { Ar, Cr0, Cr4, PDE4M_RESERVED, PAT_DEFAULT, PfErr, Pte, SysType, Vector } from './arch.js';
 import { step } from './execute.js';
 import { runFast32 } from './fast-path.js';
+import { BlockCache, runBlocks } from './block-cache.js';
 import { TaskSource, taskSwitch } from './task-switch.js';
 import { tuneJitForInterpreter } from './jit-tuning.js';
 
@@ -141,6 +142,9 @@ export class Cpu implements CpuApi {
   fast32 = false;
   /** Off makes every instruction take the general decoder (tests compare the two paths). */
   fastPathEnabled = true;
+  /** Translated blocks (block-cache.ts) where the fast path runs; off = runFast32 alone. */
+  blockCacheEnabled = true;
+  readonly blockCache = new BlockCache();
   ss32 = false;
   /** TLB permission bit for data reads / writes / fetches at the current privilege level. */
   accR: number = TlbBit.read;
@@ -1352,8 +1356,10 @@ export class Cpu implements CpuApi {
       try {
         const end = this.budgetEnd;
         while (this.instructionCount < end) {
-          if (this.attention === 0 && this.fast32) runFast32(this, end);
-          else {
+          if (this.attention === 0 && this.fast32) {
+            if (this.blockCacheEnabled) runBlocks(this, end);
+            else runFast32(this, end);
+          } else {
             // instrStart first: an exit from the window check must leave EIP at this boundary.
             this.instrStart = this.eip;
             this.instrEsp = this.regs[Reg.ESP]!;
