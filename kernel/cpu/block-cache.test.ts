@@ -12,6 +12,7 @@ import { Reg } from './cpu.js';
 import { Cr0, Pte } from './arch.js';
 import { StopReason } from './interfaces.js';
 import { HOT_THRESHOLD } from './block-cache.js';
+import { xorshift32 } from './testing/xorshift.js';
 
 const CODE = 0x10000;
 const DATA = 0x20000;
@@ -21,18 +22,6 @@ const HLT = 0xf4;
 /** Page left not present when paging is on (faults in the middle of blocks). */
 const HOLE = DATA + 0x8000;
 const EDGES = [0, 1, 2, -1, 0x7fffffff, -0x80000000, DATA, DATA + 0x100] as const;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
 
 function le32(v: number): number[] {
   return [0, 8, 16, 24].map((s) => (v >>> s) & 0xff);
@@ -173,7 +162,7 @@ function compare(a: BareMachine, b: BareMachine, where: string): void {
 describe('block cache', () => {
   for (const paging of [false, true]) {
     it(`matches the interpreter on random loops${paging ? ' with paging and a missing page' : ''}`, () => {
-      const next = rng(paging ? 0xb10c : 0xcafe);
+      const next = xorshift32(paging ? 0xb10c : 0xcafe);
       let compiled = 0;
       let faults = 0;
       for (let prog = 0; prog < 150; prog++) {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BareMachine } from './testing/bare-machine.js';
 import { Reg } from './cpu.js';
 import { Cr0, Pte } from './arch.js';
+import { xorshift32 } from './testing/xorshift.js';
 
 const CODE = 0x10000;
 const DATA = 0x20000;
@@ -40,18 +41,6 @@ const PRODUCERS = [
   [0xf7, 0xd9], // neg ecx
 ] as const;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
 function machine(fast: boolean): BareMachine {
   const m = new BareMachine(1 << 20);
   m.cpu.fastPathEnabled = fast;
@@ -63,7 +52,7 @@ function machine(fast: boolean): BareMachine {
 
 describe('fast path', () => {
   it('matches the general decoder on random instructions', () => {
-    const next = rng(0xfa57);
+    const next = xorshift32(0xfa57);
     const a = machine(true);
     const b = machine(false);
     const pick = <T>(xs: readonly T[]): T => xs[next() % xs.length]!;

@@ -6,19 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ARITH_FLAGS, Eflags, LazyOp, lazyFlags } from './flags.js';
-
-/** Small deterministic PRNG (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
+import { xorshift32 } from './testing/xorshift.js';
 
 function eager(op: number, a: number, b: number, bits: number): { res: number; flags: number; undef: number } {
   const mod = 2 ** bits;
@@ -129,7 +117,7 @@ describe('lazy flags match an eager reference', () => {
   for (const [name, op] of OPS) {
     for (const bits of [8, 16, 32]) {
       it(`${name} ${bits}-bit`, () => {
-        const next = rng(op * 131 + bits);
+        const next = xorshift32(op * 131 + bits);
         const mismatches: string[] = [];
         const m = bits === 32 ? 0xffffffff : (1 << bits) - 1;
         for (let i = 0; i < 20000; i++) {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { BareMachine } from './testing/bare-machine.js';
 import { StopReason } from './interfaces.js';
+import { xorshift32 } from './testing/xorshift.js';
 
 /*
  * .code32
@@ -46,21 +47,9 @@ const TOTAL = 10_000_000;
 /** Share of the instructions started from real mode (the rest from flat 32-bit protected mode). */
 const REAL_MODE_SHARE = 0.25;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-}
-
 describe('fuzz', () => {
   it('runs 10 million random instructions without a host exception', () => {
-    const next = rng(0x5eed);
+    const next = xorshift32(0x5eed);
     const m = new BareMachine(4 << 20);
     let programs = 0;
     let executed = 0;
