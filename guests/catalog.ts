@@ -344,7 +344,7 @@ export const GUESTS = {
   'bench-mmio': bench('bench-mmio.elf', [D.VIRTIO_RNG], '`n=` (default 100000) reads of virtio-mmio MagicValue of the first announced device (any virtio device; e.g. --rng virtio)', { rng: true }),
   'bench-doorbell': bench('bench-doorbell.elf', [D.VIRTIO_RNG], '`n=` (default 100000) QueueNotify writes to a ready queue 0 of the first announced virtio device, no buffers', { rng: true }),
   'bench-console': bench('bench-console.elf', [D.UART, D.PIC], '`bytes=` (default 65536) of output through the 16550 THRE-interrupt ring (`dev=uart`) or virtio-console (`dev=virtio`, also needs --console virtio)'),
-  'bench-disk': bench('bench-disk.elf', [D.PIC, D.ATA], '`dev=ata|virtio`, `bs=4096|65536`, `total=` (default 1 MiB): sequential write then read-and-check from sector 0; the disk must hold `total` bytes (dev=virtio: --disk FILE,if=virtio)', { disks: [ATA_DISK_1MIB] }),
+  'bench-disk': bench('bench-disk.elf', [D.PIC, D.ATA], '`dev=ata|virtio`, `bs=4096|65536`, `total=` (default 1 MiB), `verify=full|stamp`, `irq=0|1`: sequential write then read-and-check from sector 0; the disk must hold `total` bytes (dev=virtio: --disk FILE,if=virtio)', { disks: [ATA_DISK_1MIB] }),
   'bench-paging': bench('bench-paging.elf', [], '`iters=` (default 200): map 64 pages, touch, INVLPG half, reload CR3, touch the rest through two mappings, unmap'),
   'bench-timer': bench('bench-timer.elf', [D.PIC, D.PIT], '`ticks=` (default 1000) PIT interrupts at 1 kHz, HLT between'),
   demo: {

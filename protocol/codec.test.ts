@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decode, encode } from './codec.js';
+import { decode, encode, encodeParts, SPLIT_DATA_MIN } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { SAMPLES } from './fixtures/samples.js';
 import { MESSAGES, type MessageType } from './messages.js';
@@ -25,6 +25,26 @@ describe('codec', () => {
     // bin 8 header (0xc4, length 1) right before the payload byte
     const tail = Array.from(bytes.subarray(bytes.length - 3));
     expect(tail).toEqual([0xc4, 0x01, 0x41]);
+  });
+
+  it('encodeParts: a large DMA payload is its own part, the caller\'s buffer, and the parts decode like encode()', () => {
+    const data = new Uint8Array(SPLIT_DATA_MIN + 3).map((_, i) => i * 7);
+    const write = { type: 'dmaWrite' as const, id: 9, segments: [{ addr: 0x1000, len: 8 }, { addr: 0x9000, len: data.length - 8 }], data };
+    const reply = { type: 'dmaReadReply' as const, reply: 12, data };
+    for (const m of [write, reply]) {
+      const parts = encodeParts(m);
+      expect(parts).toHaveLength(2);
+      expect(parts[1]).toBe(data);
+      const body = Buffer.concat(parts);
+      expect(parseMessage(decode(body))).toEqual(m);
+      expect(plain.unpack(body)).toEqual({ ...m, data: Buffer.from(data) });
+    }
+    // Small payloads and messages without data stay one buffer, byte for byte what encode() gives.
+    for (const m of [SAMPLES.dmaWrite, SAMPLES.dmaReadReply, SAMPLES.pioWrite, SAMPLES.ping]) {
+      const parts = encodeParts(m);
+      expect(parts).toHaveLength(1);
+      expect(Array.from(parts[0]!)).toEqual(Array.from(encode(m)));
+    }
   });
 
   it('reads what a foreign encoder writes, including uint64 timestamps below 2^53', () => {

@@ -23,6 +23,36 @@ export function encode(message: Message): Uint8Array {
   return packr.pack(message);
 }
 
+/** Binary `data` fields at least this long are not copied into the encoder's buffer (encodeParts). */
+export const SPLIT_DATA_MIN = 64 * 1024;
+
+/**
+ * Encode one message as the parts of a frame body whose concatenation is exactly what encode()
+ * gives up to map-field order (README §2.2: order is irrelevant): a large binary `data` field
+ * (DMA payloads) becomes its own part — the caller's buffer, not a copy — after the other fields
+ * and a bin 32 header. Other messages are one part.
+ */
+export function encodeParts(message: Message): Uint8Array[] {
+  const data = (message as { data?: unknown }).data;
+  if (!(data instanceof Uint8Array) || data.length < SPLIT_DATA_MIN) return [encode(message)];
+  const { data: _data, ...rest } = message as Message & { data: Uint8Array };
+  const head = packr.pack(rest);
+  const fields = (head[0] ?? 0) - 0x80;
+  // fixmap (0x80-0x8f) with room for one more field; anything else takes the plain path.
+  if (fields < 0 || fields >= 15) return [encode(message)];
+  const prefix = new Uint8Array(head.length + DATA_KEY.length + 5);
+  prefix.set(head);
+  prefix[0] = 0x80 + fields + 1;
+  prefix.set(DATA_KEY, head.length);
+  const bin = head.length + DATA_KEY.length;
+  prefix[bin] = 0xc6; // bin 32, big-endian length
+  new DataView(prefix.buffer).setUint32(bin + 1, data.length, false);
+  return [prefix, data];
+}
+
+/** fixstr "data". */
+const DATA_KEY = Uint8Array.of(0xa4, 0x64, 0x61, 0x74, 0x61);
+
 /**
  * Decode one frame body into an unchecked value. Throws ProtocolError MALFORMED when the bytes
  * are not exactly one msgpack value. Binary fields come back as Uint8Array views of `body`.

@@ -122,7 +122,8 @@ export class FrameDecoder {
       }
       return out;
     }
-    const out = new Uint8Array(n);
+    const raw = Buffer.allocUnsafeSlow(n); // filled completely below: no zeroing first
+    const out = new Uint8Array(raw.buffer, raw.byteOffset, n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0];

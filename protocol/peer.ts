@@ -5,7 +5,7 @@
  * out of a socket event). Modelled on vfio-user's message ids and reply matching
  * (facts.md §6.1), with msgpack bodies instead of packed structs.
  */
-import { decode, encode } from './codec.js';
+import { decode, encode, encodeParts } from './codec.js';
 import { FATAL_ERROR_CODES, PROTOCOL_ERROR_CODES, ProtocolError, errorCode } from './errors.js';
 import { answerHello, checkHelloReply, helloMessage, type HandshakeAcceptor } from './handshake.js';
 import {
@@ -261,7 +261,7 @@ export class Peer {
       }
       this.pending.set(id, entry);
       try {
-        this.transport.send(encode({ ...message, id } as Message));
+        this.transport.sendParts(encodeParts({ ...message, id } as Message));
         this.stats.requestsSent++;
       } catch (e) {
         this.settle(id);
@@ -470,7 +470,7 @@ export class Peer {
     }
     if (this.isClosed) return;
     try {
-      this.transport.send(encode({ ...body, reply: request.id } as Message));
+      this.transport.sendParts(encodeParts({ ...body, reply: request.id } as Message));
     } catch (e) {
       this.sendError(request, e);
       return;

@@ -30,6 +30,21 @@ export abstract class TransportBase implements Transport {
   }
 
   abstract send(body: Uint8Array): void;
+
+  /** Transports without vectored writes send the parts as one buffer. */
+  sendParts(parts: readonly Uint8Array[]): void {
+    if (parts.length === 1 && parts[0]) {
+      this.send(parts[0]);
+      return;
+    }
+    const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      body.set(p, at);
+      at += p.length;
+    }
+    this.send(body);
+  }
   protected abstract shutdown(reason: CloseReason): void;
 
   onMessage(listener: (body: Uint8Array) => void): void {

@@ -47,20 +47,39 @@ export class UnixTransport extends TransportBase {
     if (body.length === 0 || body.length > this.maxFrame) {
       throw new ProtocolError(PROTOCOL_ERROR_CODES.TOO_LARGE, `refusing to send a frame of ${body.length} bytes (limit ${this.maxFrame})`);
     }
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    this.cork();
     if (body.length <= COPY_MAX) {
       this.socket.write(encodeFrame(body)); // one stream write per frame is cheaper than two for small bodies
     } else {
       this.socket.write(frameHeader(body.length));
       this.socket.write(body);
     }
+  }
+
+  override sendParts(parts: readonly Uint8Array[]): void {
+    if (parts.length === 1 && parts[0]) {
+      this.send(parts[0]);
+      return;
+    }
+    if (this.closed || this.socket.destroyed) return;
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    if (length === 0 || length > this.maxFrame) {
+      throw new ProtocolError(PROTOCOL_ERROR_CODES.TOO_LARGE, `refusing to send a frame of ${length} bytes (limit ${this.maxFrame})`);
+    }
+    this.cork();
+    this.socket.write(frameHeader(length));
+    for (const p of parts) if (p.length > 0) this.socket.write(p);
+  }
+
+  /** Writes made in one event-loop turn leave in one writev. */
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   protected shutdown(_reason: CloseReason): void {

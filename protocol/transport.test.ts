@@ -105,6 +105,23 @@ describe.each(['unix', 'ws'] as const)('%s transport', (kind) => {
     expect(atClient.bodies[0]?.length).toBe(100_000);
   });
 
+  it('sends a frame given in parts as one frame, in order with whole ones', async () => {
+    const { client, server } = await pair(address());
+    const atServer = collect(server);
+    const big = new Uint8Array(200_000).map((_, i) => i & 0xff);
+    client.send(Uint8Array.of(1));
+    client.sendParts([Uint8Array.of(2, 3), big, new Uint8Array(0), Uint8Array.of(4)]);
+    client.sendParts([Uint8Array.of(5)]);
+    await new Promise((r) => setTimeout(r, 50));
+    client.close();
+    await atServer.closed;
+    expect(atServer.bodies.map((b) => b.length)).toEqual([1, 200_003, 1]);
+    expect(atServer.bodies[1]?.slice(0, 4)).toEqual([2, 3, 0, 1]);
+    expect(atServer.bodies[1]?.slice(-2)).toEqual([0x3f, 4]);
+    expect(atServer.bodies[2]).toEqual([5]);
+    expect(() => client.sendParts([new Uint8Array(0)])).not.toThrow(); // closed: dropped
+  });
+
   it('reports CLOSED to the other end on an orderly close', async () => {
     const { client, server } = await pair(address());
     const atServer = collect(server);

@@ -28,6 +28,11 @@ export interface Transport {
    * system call. Silently dropped after close. A body larger than maxFrame is a bug (throws).
    */
   send(body: Uint8Array): void;
+  /**
+   * Queue one frame whose body is the concatenation of `parts` (large payloads go out without
+   * being copied into one buffer first). The parts must not change until the next event-loop turn.
+   */
+  sendParts(parts: readonly Uint8Array[]): void;
   /** Each received frame body, in order. */
   onMessage(listener: (body: Uint8Array) => void): void;
   /**

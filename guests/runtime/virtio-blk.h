@@ -36,10 +36,12 @@ int vblk_init(struct vblk *b, u32 nth, u64 extra, int use_irq);
  * (VIRTIO_BLK_S_*) or a negative virtio_error. */
 int vblk_rw(struct vblk *b, u32 type, u64 sector, void *buf, u32 len, u32 segs, int indirect);
 /* requests consecutive IN or OUT requests of bytes_per_request each, from sector on, data
- * contiguous in buf; up to VBLK_MAX_INFLIGHT are made available before one notification (one
- * descriptor per part, no indirect tables). Returns VIRTIO_BLK_S_OK, the first bad status, or a
- * negative virtio_error. */
-#define VBLK_MAX_INFLIGHT 5   /* 3 descriptors each in a 16-entry queue */
+ * contiguous in buf. As many as the queue holds (and at most VBLK_MAX_INFLIGHT) are made
+ * available before one notification and waited for with one interrupt: with INDIRECT_DESC each
+ * takes one ring descriptor (its header, data and status in an indirect table), else three.
+ * Returns VIRTIO_BLK_S_OK, the first bad status, or a negative virtio_error. */
+#define VBLK_QUEUE_SIZE 1024
+#define VBLK_MAX_INFLIGHT 1024
 int vblk_rw_many(struct vblk *b, u32 type, u64 sector, void *buf, u32 bytes_per_request, u32 requests);
 int vblk_flush(struct vblk *b);
 /* GET_ID into id (VIRTIO_BLK_ID_BYTES + 1 bytes, NUL-terminated). */

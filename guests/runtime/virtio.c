@@ -126,6 +126,11 @@ static void write_addr(struct virtio_dev *d, u32 low_reg, const void *p)
 
 int virtq_setup(struct virtio_dev *d, struct virtq *q, u16 index)
 {
+    return virtq_setup_size(d, q, index, VIRTQ_DEFAULT_SIZE);
+}
+
+int virtq_setup_size(struct virtio_dev *d, struct virtq *q, u16 index, u16 want)
+{
     virtio_write32(d, VIRTIO_MMIO_QUEUE_SEL, index);
     if (virtio_read32(d, VIRTIO_MMIO_QUEUE_READY) != 0)
         return VIRTIO_E_QUEUE;
@@ -135,7 +140,8 @@ int virtq_setup(struct virtio_dev *d, struct virtq *q, u16 index)
     memset(q, 0, sizeof(*q));
     q->dev = d;
     q->index = index;
-    q->size = (u16)(max < VIRTQ_MAX_SIZE ? max : VIRTQ_MAX_SIZE);
+    if (want > VIRTQ_MAX_SIZE) want = VIRTQ_MAX_SIZE;
+    q->size = (u16)(max < want ? max : want);
     for (u16 i = 0; i < q->size; i++)
         q->desc[i].next = (u16)(i + 1);
     q->num_free = q->size;
@@ -297,6 +303,139 @@ int virtq_wait_used(struct virtq *q, u32 *len)
             return id;
     }
     return VIRTIO_E_TIMEOUT;
+}
+
+int virtq_claim_all(struct virtq *q)
+{
+    if (q->num_free != q->size)
+        return VIRTIO_E_FULL;
+    q->num_free = 0;
+    q->posted_idx = q->avail.idx;
+    return VIRTIO_OK;
+}
+
+void virtq_post(struct virtq *q, u16 head, u16 chain_len)
+{
+    q->chain_len[head] = chain_len;
+    q->avail.ring[q->posted_idx % q->size] = head;
+    q->posted_idx++;
+}
+
+void virtq_unclaim(struct virtq *q, u16 first_unused)
+{
+    if (first_unused >= q->size)
+        return;
+    for (u16 i = first_unused; i + 1 < q->size; i++)
+        q->desc[i].next = (u16)(i + 1);
+    q->desc[q->size - 1].next = q->free_head;
+    q->free_head = first_unused;
+    q->num_free = (u16)(q->num_free + q->size - first_unused);
+}
+
+void virtq_publish(struct virtq *q)
+{
+    /* Ring entries before the index that publishes them (section 2.7.13). */
+    barrier();
+    *(volatile u16 *)&q->avail.idx = q->posted_idx;
+}
+
+void virtq_arm_many(struct virtq *q, u32 n)
+{
+    if (virtio_has(q->dev, VIRTIO_F_EVENT_IDX))
+        *used_event(q) = (u16)(q->last_used + (n ? n : 1) - 1);
+    else
+        *(volatile u16 *)&q->avail.flags = 0;
+    barrier();
+}
+
+int virtq_wait_many(struct virtq *q, u32 n)
+{
+    struct virtio_dev *d = q->dev;
+    int event_idx = virtio_has(d, VIRTIO_F_EVENT_IDX);
+    if (n == 0)
+        return VIRTIO_OK;
+    if (d->use_irq) {
+        /* One interrupt when the nth is used (section 2.7.10); without EVENT_IDX, any. */
+        virtq_arm_many(q, n);
+        /* Returns with IF as it found it: a caller that computes between waits keeps taking
+         * its timer and other interrupts. */
+        int was_on = (read_eflags() & EFLAGS_IF) != 0;
+        int r = VIRTIO_OK;
+        for (;;) {
+            cli();
+            while (n > 0) {
+                int id = virtq_get_used(q, NULL);
+                if (id == -1)
+                    break;
+                if (id < 0) {
+                    r = id;
+                    n = 0;
+                    break;
+                }
+                n--;
+            }
+            if (n == 0)
+                break;
+            __asm__ volatile("sti; hlt; cli" : : : "memory");
+        }
+        if (was_on)
+            sti();
+        return r;
+    }
+    if (event_idx)
+        *used_event(q) = (u16)(q->last_used - 1);
+    else
+        *(volatile u16 *)&q->avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+    for (u32 i = 0; n > 0 && i < VIRTIO_POLL_LIMIT; i++) {
+        int id = virtq_get_used(q, NULL);
+        if (id < -1)
+            return id;
+        if (id >= 0)
+            n--;
+    }
+    return n == 0 ? VIRTIO_OK : VIRTIO_E_TIMEOUT;
+}
+
+static int used_at_least(struct virtq *q, u32 n)
+{
+    return (u16)(*(volatile u16 *)&q->used.idx - q->last_used) >= n;
+}
+
+int virtq_wait_claimed(struct virtq *q, u32 n)
+{
+    struct virtio_dev *d = q->dev;
+    if (d->use_irq) {
+        virtq_arm_many(q, n);
+        int was_on = (read_eflags() & EFLAGS_IF) != 0;
+        for (;;) {
+            cli();
+            if (used_at_least(q, n))
+                break;
+            __asm__ volatile("sti; hlt; cli" : : : "memory");
+        }
+        if (was_on)
+            sti();
+    } else {
+        if (virtio_has(d, VIRTIO_F_EVENT_IDX))
+            *used_event(q) = (u16)(q->last_used - 1);
+        else
+            *(volatile u16 *)&q->avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+        u32 i = 0;
+        while (!used_at_least(q, n))
+            if (++i == VIRTIO_POLL_LIMIT)
+                return VIRTIO_E_TIMEOUT;
+    }
+    barrier();
+    int r = VIRTIO_OK;
+    for (u32 i = 0; i < n; i++)
+        if (q->used.ring[(u16)(q->last_used + i) % q->size].id >= q->size)
+            r = VIRTIO_E_DEVICE;
+    q->last_used = (u16)(q->last_used + n);
+    for (u16 i = 0; i + 1 < q->size; i++)
+        q->desc[i].next = (u16)(i + 1);
+    q->free_head = 0;
+    q->num_free = q->size;
+    return r;
 }
 
 int virtq_submit_wait(struct virtq *q, const struct virtq_buf *bufs, u32 n_out, u32 n_in, struct virtq_desc *indirect)

@@ -64,8 +64,10 @@ enum virtio_mmio_reg {
 #define VIRTQ_DESC_F_INDIRECT 4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_USED_F_NO_NOTIFY 1
-/* Queue size the driver asks for at most: the rings live inside struct virtq. */
-#define VIRTQ_MAX_SIZE 16
+/* Largest queue struct virtq holds (the rings live inside it), and the size virtq_setup asks
+ * for; a driver that keeps many requests in flight asks for more with virtq_setup_size. */
+#define VIRTQ_MAX_SIZE 1024
+#define VIRTQ_DEFAULT_SIZE 16
 /* Descriptor-table alignment (section 2.7, table "Virtqueue Part Alignment"). */
 #define VIRTQ_DESC_ALIGN 16
 
@@ -112,6 +114,7 @@ struct virtq {
     u16 free_head, num_free;
     u16 last_used;        /* used.idx value consumed so far */
     u16 kicked_idx;       /* avail.idx at the last notification decision */
+    u16 posted_idx;       /* avail.idx including entries virtq_post() has not published yet */
     u16 chain_len[VIRTQ_MAX_SIZE];  /* descriptors in the chain headed by each id */
     u32 notifies;         /* QueueNotify writes made */
 };
@@ -142,8 +145,10 @@ int virtio_find(struct virtio_dev *d, u32 device_id, u32 nth);
  * check (section 3.1.1 steps 1-6). On failure sets FAILED and returns VIRTIO_E_FEATURES. */
 int virtio_negotiate(struct virtio_dev *d, u64 wanted);
 int virtio_has(const struct virtio_dev *d, u32 bit);
-/* Sets up queue index with min(QueueSizeMax, VIRTQ_MAX_SIZE) entries and makes it ready. */
+/* Sets up queue index with min(QueueSizeMax, VIRTQ_DEFAULT_SIZE) entries and makes it ready. */
 int virtq_setup(struct virtio_dev *d, struct virtq *q, u16 index);
+/* The same with min(QueueSizeMax, max, VIRTQ_MAX_SIZE) entries (max a power of two). */
+int virtq_setup_size(struct virtio_dev *d, struct virtq *q, u16 index, u16 max);
 /* Sets DRIVER_OK (step 8). With use_irq, installs the interrupt handler and unmasks d->irq. */
 void virtio_driver_ok(struct virtio_dev *d, int use_irq);
 /* Writes 0 to Status: the device forgets queues and features (section 2.4). */
@@ -172,6 +177,27 @@ void virtq_arm(struct virtq *q);
  * with a bound) and takes it: returns its id or VIRTIO_E_TIMEOUT. In interrupt mode it waits
  * without a bound and returns with IF = 0. */
 int virtq_wait_used(struct virtq *q, u32 *len);
+/* Fixed-slot batches, for a driver that submits many chains of one shape at once: with every
+ * descriptor free, virtq_claim_all() hands the table to the caller (0 or VIRTIO_E_FULL), who
+ * writes chains into q->desc itself, makes each available with virtq_post(), returns what it did
+ * not use with virtq_unclaim(q, first_unused) and publishes all of them with virtq_publish(). As
+ * they are used, virtq_get_used() gives each chain back to the free list. */
+int virtq_claim_all(struct virtq *q);
+void virtq_post(struct virtq *q, u16 head, u16 chain_len);
+void virtq_unclaim(struct virtq *q, u16 first_unused);
+void virtq_publish(struct virtq *q);
+/* For such a batch of n chains (nothing else in flight): waits as virtq_wait_many does until all
+ * n are used, then takes them at once — checks every id and gives the whole table back to the
+ * free list in one pass instead of chain by chain. Returns VIRTIO_OK, VIRTIO_E_DEVICE or
+ * VIRTIO_E_TIMEOUT (polled). */
+int virtq_wait_claimed(struct virtq *q, u32 n);
+/* Asks for one interrupt when n more used elements are there (used_event with EVENT_IDX, else
+ * clears NO_INTERRUPT). Done before the notification, the device sees it with the new buffers. */
+void virtq_arm_many(struct virtq *q, u32 n);
+/* Waits until n more used elements arrived and takes them all (ids not returned): with EVENT_IDX
+ * the device is asked for one interrupt when the last of them is used, not one per element.
+ * Returns VIRTIO_OK, VIRTIO_E_DEVICE (an id outside the queue) or VIRTIO_E_TIMEOUT (polled). */
+int virtq_wait_many(struct virtq *q, u32 n);
 /* add + kick + wait for that request: returns bytes written by the device or a negative error. */
 int virtq_submit_wait(struct virtq *q, const struct virtq_buf *bufs, u32 n_out, u32 n_in, struct virtq_desc *indirect);
 #endif

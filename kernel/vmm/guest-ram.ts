@@ -5,6 +5,7 @@
  * serving the device model's DMA requests go through here, never through KVM.
  */
 import type { HostAddressSpace } from '../hw/host-address-space.js';
+import { PAGE_SIZE } from '../hw/host-memory.js';
 import type { Vm } from '../kvm/vm.js';
 
 export const PC_HOLE_START = 0xa0000;
@@ -56,6 +57,25 @@ export class GuestRam {
   read(gpa: number, len: number): Uint8Array {
     if (len === 0) return new Uint8Array(0);
     return this.process.read(this.hvaOf(gpa, len), len);
+  }
+
+  /**
+   * Copy [gpa, gpa+len) into `out` at `at` — the DMA service's path, with no buffer in between.
+   * Untouched pages read as zeros and stay untouched.
+   */
+  readInto(gpa: number, len: number, out: Uint8Array, at: number): void {
+    if (len === 0) return;
+    const hva = this.hvaOf(gpa, len);
+    const u8 = this.process.mem.u8;
+    let done = 0;
+    while (done < len) {
+      const a = hva + done;
+      const chunk = Math.min(len - done, PAGE_SIZE - (a % PAGE_SIZE));
+      const hpa = this.process.peekHpa(a);
+      if (hpa >= 0) out.set(u8.subarray(hpa, hpa + chunk), at + done);
+      else out.fill(0, at + done, at + done + chunk);
+      done += chunk;
+    }
   }
 
   /** Zero-fill [gpa, gpa+len) (a loader's BSS); untouched pages are already zero. */

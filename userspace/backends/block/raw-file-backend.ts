@@ -44,12 +44,16 @@ export class RawFileBackend implements BlockBackend {
   read(offset: number, length: number): Uint8Array {
     checkRange(this.size, offset, length);
     const fd = this.handle();
-    const out = new Uint8Array(length);
+    const raw = Buffer.allocUnsafeSlow(length); // every byte is read or zeroed below
+    const out = new Uint8Array(raw.buffer, raw.byteOffset, length);
     let done = 0;
     try {
       while (done < length) {
         const n = fs.readSync(fd, out, done, length - done, offset + done);
-        if (n === 0) break; // file shrank under us: the rest reads as zeros
+        if (n === 0) {
+          out.fill(0, done); // file shrank under us: the rest reads as zeros
+          break;
+        }
         done += n;
       }
     } catch (err) {

@@ -33,6 +33,8 @@ afterEach(() => {
 /** The real raw-file backend, counting flushes (each one an fsync). */
 class FsyncCounter implements BlockBackend {
   fsyncs = 0;
+  /** Backend calls as [kind, offset, length], to see which requests were merged. */
+  readonly calls: [string, number, number][] = [];
   constructor(private readonly inner: BlockBackend) {}
   get size(): number {
     return this.inner.size;
@@ -41,9 +43,11 @@ class FsyncCounter implements BlockBackend {
     return this.inner.readOnly;
   }
   read(offset: number, length: number): Uint8Array {
+    this.calls.push(['read', offset, length]);
     return this.inner.read(offset, length);
   }
   write(offset: number, data: Uint8Array): void {
+    this.calls.push(['write', offset, data.length]);
     this.inner.write(offset, data);
   }
   flush(): void {
@@ -108,7 +112,7 @@ describe('virtio-blk', () => {
     expect(driver.readConfig(VIRTIO_BLK_CONFIG.CAPACITY, 4)).toBe(SECTORS);
     expect(driver.readConfig(VIRTIO_BLK_CONFIG.CAPACITY + 4, 4)).toBe(0);
     expect(driver.readConfig(VIRTIO_BLK_CONFIG.BLK_SIZE, 4)).toBe(512);
-    expect(driver.readConfig(VIRTIO_BLK_CONFIG.SEG_MAX, 4)).toBe(254);
+    expect(driver.readConfig(VIRTIO_BLK_CONFIG.SEG_MAX, 4)).toBe(1022);
     expect(driver.readl(VIRTIO_MMIO.DEVICE_ID)).toBe(2);
     const f = transport.offeredFeatures;
     expect(f & featureBit(VIRTIO_BLK_F.FLUSH)).not.toBe(0n);
@@ -149,6 +153,42 @@ describe('virtio-blk', () => {
     expect(irq.risingEdges()).toBe(1);
     expect(blk.stats.reads).toBe(4);
     reqs.forEach((r, i) => expect(Array.from(mem.slice(r.data, 512))).toEqual(fileBytes(i * 10 * 512, 512)));
+  });
+
+  it('merges requests that continue each other on disk into one backend call, in ring order', async () => {
+    const { mem, driver, vq, backend, blk } = setup();
+    const out = (i: number) => new Uint8Array(1024).fill(0x30 + i);
+    // Writes of sectors 4-5, 6-7, 8-9 (one run), then 20-21 (another), a flush, reads of 4-9.
+    const w = [4, 6, 8, 20].map((s, i) => request(vq, VIRTIO_BLK_T.OUT, s, { out: out(i) }));
+    const f = request(vq, VIRTIO_BLK_T.FLUSH, 0);
+    const r = [4, 6, 8].map((s) => request(vq, VIRTIO_BLK_T.IN, s, { inLen: 1024 }));
+    await driver.kick(0, vq);
+    expect(backend.calls).toEqual([
+      ['write', 4 * 512, 3 * 1024],
+      ['write', 20 * 512, 1024],
+      ['read', 4 * 512, 3 * 1024],
+    ]);
+    expect(backend.fsyncs).toBe(1);
+    expect([...w, f, ...r].map((x) => mem.u8(x.status))).toEqual(new Array(8).fill(VIRTIO_BLK_S.OK));
+    r.forEach((x, i) => expect(Array.from(mem.slice(x.data, 1024))).toEqual(Array.from(out(i))));
+    expect(fileBytes(20 * 512, 1024)).toEqual(Array.from(out(3)));
+    expect(vq.takeUsed().map((u) => u.len)).toEqual([1, 1, 1, 1, 1, 1025, 1025, 1025]);
+    expect({ reads: blk.stats.reads, writes: blk.stats.writes }).toEqual({ reads: 3, writes: 4 });
+  });
+
+  it('keeps a bad request out of a merged run: it alone gets IOERR', async () => {
+    const { mem, driver, vq, backend } = setup();
+    const a = request(vq, VIRTIO_BLK_T.IN, SECTORS - 2, { inLen: 512 });
+    const b = request(vq, VIRTIO_BLK_T.IN, SECTORS - 1, { inLen: 1024 }); // runs past the end
+    const c = request(vq, VIRTIO_BLK_T.IN, 0, { inLen: 512 });
+    const d = request(vq, VIRTIO_BLK_T.IN, 1, { inLen: 512 });
+    await driver.kick(0, vq);
+    expect([a, b, c, d].map((x) => mem.u8(x.status))).toEqual([VIRTIO_BLK_S.OK, VIRTIO_BLK_S.IOERR, VIRTIO_BLK_S.OK, VIRTIO_BLK_S.OK]);
+    expect(backend.calls).toEqual([
+      ['read', (SECTORS - 2) * 512, 512],
+      ['read', 0, 1024],
+    ]);
+    expect(Array.from(mem.slice(d.data, 512))).toEqual(fileBytes(512, 512));
   });
 
   it('answers GET_ID with the 20-byte serial', async () => {

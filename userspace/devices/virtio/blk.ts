@@ -9,7 +9,8 @@ import { readConfigBytes } from './device-model.js';
 import { featureBit, VIRTIO_ID } from './features.js';
 import type { LogSink, OnceLog } from '../../bus/once-log.js';
 import { deviceLog } from './prefixed-log.js';
-import { QUEUE_ERROR, QueueError, type DescriptorChain, type SplitQueue } from './queue.js';
+import { DMA_CALL_LIMITS, QUEUE_ERROR, QueueError, settleAll, sliceSegments, type DescriptorChain, type DeviceWrite, type SplitQueue, type UsedElement } from './queue.js';
+import type { DmaSegment } from '../../bus/device.js';
 
 /** virtio-blk feature bits (§5.2.3). */
 export const VIRTIO_BLK_F = {
@@ -82,12 +83,36 @@ export interface VirtioBlkStats {
   unsupported: number;
 }
 
-const DEFAULT_QUEUE_SIZE = 256;
+/** Deep enough for a few hundred requests of three descriptors in flight without indirect tables. */
+const DEFAULT_QUEUE_SIZE = 1024;
 /**
  * Largest data transfer per request. Linux caps requests well below this (max_sectors_kb);
  * the limit keeps a hostile chain from making the device model buffer gigabytes.
  */
 export const VIRTIO_BLK_MAX_TRANSFER = 4 * 1024 * 1024;
+/**
+ * Most bytes of guest buffers one batch holds (reads and writes of 1 MiB DMA calls each, in
+ * flight together): enough to keep several calls' worth moving per round trip, little enough
+ * that a hostile ring cannot make the device model buffer gigabytes.
+ */
+const BATCH_BYTES = 16 * 1024 * 1024;
+/** Most requests merged into one backend call. */
+const MERGE_MAX = 256;
+
+/** A request of a batch while it is served. */
+interface Req {
+  readonly chain: DescriptorChain;
+  readonly type: number;
+  readonly sector: number;
+  /** OUT data (empty for other types or when refused unread). */
+  readonly data: Uint8Array;
+  /** Offset of the status byte in the writable part = bytes of IN data. */
+  readonly statusOffset: number;
+  status: number;
+  /** Bytes to return at the start of the writable part (IN data, GET_ID serial). */
+  inData: Uint8Array | null;
+}
+
 /** Descriptors a request spends on its header and status; the rest may carry data (SEG_MAX). */
 const HEADER_AND_STATUS_SEGMENTS = 2;
 
@@ -139,97 +164,255 @@ export class VirtioBlk implements VirtioDeviceModel {
   reset(): void {}
 
   /**
-   * Serve every available request. The requests of one batch run concurrently, so their DMA
-   * requests are pipelined on the link instead of paying a round trip each in turn; the VMM
-   * answers DMA in order, so backend writes and flushes still happen in submission order.
+   * Serve every available request, a batch at a time: the batch's headers and OUT data in DMA
+   * reads that are all in flight at once, adjacent reads and writes merged into one backend call
+   * each, then its IN data, status bytes and used entries in one completion write
+   * (SplitQueue.complete), which also brings the next snapshot of the ring. Round trips per
+   * batch, not per request, are the cost. Requests still reach the backend in ring order, so a
+   * FLUSH covers every write before it.
    */
   async process(queue: SplitQueue): Promise<void> {
-    for (;;) {
-      const chains: DescriptorChain[] = [];
-      for (let chain = await queue.pop(); chain; chain = await queue.pop()) chains.push(chain);
-      if (chains.length === 0) return;
-      const written = await Promise.all(chains.map((chain) => this.request(queue, chain)));
-      chains.forEach((chain, i) => queue.addUsed(chain.head, written[i]!));
+    for (let chains = await queue.takeAvailable(); chains.length > 0; chains = await queue.takeAvailable()) {
+      for (const c of chains) {
+        if (c.readableLength < OUT_HDR.SIZE || c.writableLength < STATUS_BYTES) {
+          throw new QueueError(QUEUE_ERROR.BAD_REQUEST, `virtio-blk request without header or status byte (head ${c.head})`);
+        }
+      }
+      // At most BATCH_BYTES of buffers at a time, so a hostile ring cannot make us hold gigabytes.
+      for (let start = 0; start < chains.length; ) {
+        let end = start;
+        let bytes = 0;
+        while (end < chains.length) {
+          const c = chains[end]!;
+          const b = this.bufferedBytes(c);
+          if (end > start && bytes + b > BATCH_BYTES) break;
+          bytes += b;
+          end++;
+        }
+        await this.serveBatch(queue, chains.slice(start, end));
+        start = end;
+      }
     }
   }
 
-  /** Serve one request; returns the bytes written into the chain (data + status). */
-  private async request(queue: SplitQueue, chain: DescriptorChain): Promise<number> {
-    if (chain.readableLength < OUT_HDR.SIZE || chain.writableLength < STATUS_BYTES) {
-      throw new QueueError(QUEUE_ERROR.BAD_REQUEST, `virtio-blk request without header or status byte (head ${chain.head})`);
+  /** Bytes of a request the device holds while serving it (OUT data read, IN data returned). */
+  private bufferedBytes(c: DescriptorChain): number {
+    return this.tooBig(c) ? OUT_HDR.SIZE + STATUS_BYTES : c.readableLength + c.writableLength;
+  }
+
+  /**
+   * One batch: its headers and OUT data in DMA reads of one call each, all in flight at once;
+   * then the requests in ring order; then one completion.
+   */
+  private async serveBatch(queue: SplitQueue, chains: readonly DescriptorChain[]): Promise<void> {
+    const dataOut = chains.map((c) => (this.tooBig(c) ? 0 : c.readableLength - OUT_HDR.SIZE));
+    // Groups of requests whose headers and data fit one DMA call.
+    const groups: { from: number; to: number }[] = [];
+    for (let from = 0; from < chains.length; ) {
+      let to = from;
+      let bytes = 0;
+      let segments = 0;
+      while (to < chains.length) {
+        const c = chains[to]!;
+        const b = OUT_HDR.SIZE + dataOut[to]!;
+        const n = c.readable.length + 1;
+        if (to > from && (bytes + b > DMA_CALL_LIMITS.MAX_BYTES || segments + n > DMA_CALL_LIMITS.MAX_SEGMENTS)) break;
+        bytes += b;
+        segments += n;
+        to++;
+      }
+      groups.push({ from, to });
+      from = to;
     }
-    const dataOut = chain.readableLength - OUT_HDR.SIZE;
-    const tooBig = dataOut > VIRTIO_BLK_MAX_TRANSFER || chain.writableLength - STATUS_BYTES > VIRTIO_BLK_MAX_TRANSFER;
-    // One DMA read for header and OUT data, unless the data is refused anyway.
-    const readable = await queue.readChain(chain, 0, tooBig ? OUT_HDR.SIZE : chain.readableLength);
-    const header = new DataView(readable.buffer, readable.byteOffset, OUT_HDR.SIZE);
-    const type = header.getUint32(OUT_HDR.TYPE, true);
-    const sector = Number(header.getBigUint64(OUT_HDR.SECTOR, true));
-    const statusOffset = chain.writableLength - STATUS_BYTES;
+    const reads = groups.map(({ from, to }) => {
+      // Headers first, then the OUT data, so adjacent writes' data is adjacent in the buffer.
+      const segments: DmaSegment[] = [];
+      for (let i = from; i < to; i++) segments.push(...sliceSegments(chains[i]!.readable, 0, OUT_HDR.SIZE));
+      for (let i = from; i < to; i++) if (dataOut[i]! > 0) segments.push(...sliceSegments(chains[i]!.readable, OUT_HDR.SIZE, dataOut[i]!));
+      return queue.readSegments(segments);
+    });
+    const bufs = await settleAll(reads);
+    const reqs: Req[] = [];
+    groups.forEach(({ from, to }, g) => {
+      const buf = bufs[g]!;
+      let dataAt = (to - from) * OUT_HDR.SIZE;
+      for (let i = from; i < to; i++) {
+        const chain = chains[i]!;
+        const header = new DataView(buf.buffer, buf.byteOffset + (i - from) * OUT_HDR.SIZE, OUT_HDR.SIZE);
+        const n = dataOut[i]!;
+        reqs.push({
+          chain,
+          type: header.getUint32(OUT_HDR.TYPE, true),
+          sector: Number(header.getBigUint64(OUT_HDR.SECTOR, true)),
+          data: buf.subarray(dataAt, dataAt + n),
+          statusOffset: chain.writableLength - STATUS_BYTES,
+          status: VIRTIO_BLK_S.OK,
+          inData: null,
+        });
+        dataAt += n;
+      }
+    });
+    for (let i = 0; i < reqs.length; ) i = this.serveRun(reqs, i);
 
-    const finish = async (status: number): Promise<number> => {
-      await queue.writeChain(chain, Uint8Array.of(status), statusOffset);
-      return STATUS_BYTES;
-    };
+    // All returned data, then all status bytes: neighbours in guest memory merge into few
+    // segments (sequential buffers, a driver's array of status bytes).
+    const used: UsedElement[] = [];
+    const writes: DeviceWrite[] = [];
+    const statusSegments: DmaSegment[] = [];
+    const statuses = new Uint8Array(reqs.length);
+    reqs.forEach((r, i) => {
+      if (r.inData !== null && r.inData.length > 0) {
+        writes.push({ segments: sliceSegments(r.chain.writable, 0, r.inData.length), data: r.inData });
+      }
+      statusSegments.push(...sliceSegments(r.chain.writable, r.statusOffset, STATUS_BYTES));
+      statuses[i] = r.status;
+      used.push({ id: r.chain.head, len: (r.inData?.length ?? 0) + STATUS_BYTES });
+    });
+    writes.push({ segments: statusSegments, data: statuses });
+    await queue.complete(used, writes);
+  }
 
-    if (tooBig && (type === VIRTIO_BLK_T.IN || type === VIRTIO_BLK_T.OUT)) {
-      return finish(this.ioError(`transfer larger than ${VIRTIO_BLK_MAX_TRANSFER} bytes`));
+  /**
+   * Serve reqs[i] and the requests after it that continue it on disk (same direction, next
+   * sector, all valid) with one backend call; returns the index after the run.
+   */
+  private serveRun(reqs: Req[], i: number): number {
+    const first = reqs[i]!;
+    let end = i + 1;
+    if (first.type === VIRTIO_BLK_T.IN || first.type === VIRTIO_BLK_T.OUT) {
+      let next = first.sector * VIRTIO_BLK_SECTOR_SIZE + this.transferLength(first);
+      while (end < reqs.length && end - i < MERGE_MAX) {
+        const r = reqs[end]!;
+        if (r.type !== first.type || r.sector * VIRTIO_BLK_SECTOR_SIZE !== next || !this.mergeable(r)) break;
+        next += this.transferLength(r);
+        end++;
+      }
+      if (end - i > 1 && this.mergeable(first)) {
+        const start = first.sector * VIRTIO_BLK_SECTOR_SIZE;
+        try {
+          if (first.type === VIRTIO_BLK_T.IN) {
+            const all = this.backend.read(start, next - start);
+            let at = 0;
+            for (let k = i; k < end; k++) {
+              const r = reqs[k]!;
+              r.inData = all.subarray(at, at + r.statusOffset);
+              at += r.statusOffset;
+              this.stats.reads++;
+            }
+          } else {
+            let at = start;
+            for (const piece of this.outPieces(reqs, i, end)) {
+              this.backend.write(at, piece);
+              at += piece.length;
+            }
+            this.stats.writes += end - i;
+          }
+          return end;
+        } catch {
+          // Serve them one by one below, so each gets its own status.
+        }
+      }
+    }
+    for (let k = i; k < Math.max(end, i + 1); k++) this.serveOne(reqs[k]!);
+    return Math.max(end, i + 1);
+  }
+
+  /**
+   * OUT data of reqs[i..end) in as few pieces as it lies in the DMA buffers (one per DMA read),
+   * as views: no copying to make one buffer.
+   */
+  private outPieces(reqs: readonly Req[], i: number, end: number): Uint8Array[] {
+    const pieces: Uint8Array[] = [];
+    let cur: Uint8Array | undefined;
+    for (let k = i; k < end; k++) {
+      const d = reqs[k]!.data;
+      if (cur !== undefined && cur.buffer === d.buffer && cur.byteOffset + cur.length === d.byteOffset) {
+        cur = new Uint8Array(cur.buffer, cur.byteOffset, cur.length + d.length);
+        pieces[pieces.length - 1] = cur;
+      } else {
+        cur = d;
+        pieces.push(d);
+      }
+    }
+    return pieces;
+  }
+
+  /** Bytes an IN or OUT request moves. */
+  private transferLength(r: Req): number {
+    return r.type === VIRTIO_BLK_T.IN ? r.statusOffset : r.data.length;
+  }
+
+  /** Can this IN/OUT request join a merged backend call (i.e. it would succeed on its own)? */
+  private mergeable(r: Req): boolean {
+    if (this.tooBig(r.chain)) return false;
+    if (r.type === VIRTIO_BLK_T.OUT && this.backend.readOnly) return false;
+    return this.inBounds(r.sector, this.transferLength(r));
+  }
+
+  private tooBig(c: DescriptorChain): boolean {
+    return c.readableLength - OUT_HDR.SIZE > VIRTIO_BLK_MAX_TRANSFER || c.writableLength - STATUS_BYTES > VIRTIO_BLK_MAX_TRANSFER;
+  }
+
+  /** Serve one request on its own: sets its status and, for IN and GET_ID, the bytes to return. */
+  private serveOne(r: Req): void {
+    const { type, sector, statusOffset } = r;
+    if (this.tooBig(r.chain) && (type === VIRTIO_BLK_T.IN || type === VIRTIO_BLK_T.OUT)) {
+      r.status = this.ioError(`transfer larger than ${VIRTIO_BLK_MAX_TRANSFER} bytes`);
+      return;
     }
     switch (type) {
       case VIRTIO_BLK_T.IN: {
-        const len = statusOffset;
-        if (!this.inBounds(sector, len)) return finish(this.ioError('read out of range'));
-        let data: Uint8Array;
-        try {
-          data = this.backend.read(sector * VIRTIO_BLK_SECTOR_SIZE, len);
-        } catch (e) {
-          return finish(this.ioError(`backend read failed: ${describe(e)}`));
+        if (!this.inBounds(sector, statusOffset)) {
+          r.status = this.ioError('read out of range');
+          return;
         }
-        const out = new Uint8Array(len + STATUS_BYTES);
-        out.set(data);
-        out[len] = VIRTIO_BLK_S.OK;
-        await queue.writeChain(chain, out, 0);
+        try {
+          r.inData = this.backend.read(sector * VIRTIO_BLK_SECTOR_SIZE, statusOffset);
+        } catch (e) {
+          r.status = this.ioError(`backend read failed: ${describe(e)}`);
+          return;
+        }
         this.stats.reads++;
-        return out.length;
+        return;
       }
       case VIRTIO_BLK_T.OUT: {
-        if (this.backend.readOnly) return finish(this.ioError('write to a read-only disk'));
-        if (!this.inBounds(sector, dataOut)) return finish(this.ioError('write out of range'));
+        if (this.backend.readOnly) {
+          r.status = this.ioError('write to a read-only disk');
+          return;
+        }
+        if (!this.inBounds(sector, r.data.length)) {
+          r.status = this.ioError('write out of range');
+          return;
+        }
         try {
-          this.backend.write(sector * VIRTIO_BLK_SECTOR_SIZE, readable.subarray(OUT_HDR.SIZE));
+          this.backend.write(sector * VIRTIO_BLK_SECTOR_SIZE, r.data);
         } catch (e) {
-          return finish(this.ioError(`backend write failed: ${describe(e)}`));
+          r.status = this.ioError(`backend write failed: ${describe(e)}`);
+          return;
         }
         this.stats.writes++;
-        return finish(VIRTIO_BLK_S.OK);
+        return;
       }
       case VIRTIO_BLK_T.FLUSH: {
         try {
           this.backend.flush();
         } catch (e) {
-          return finish(this.ioError(`backend flush failed: ${describe(e)}`));
+          r.status = this.ioError(`backend flush failed: ${describe(e)}`);
+          return;
         }
         this.stats.flushes++;
-        return finish(VIRTIO_BLK_S.OK);
+        return;
       }
       case VIRTIO_BLK_T.GET_ID: {
-        const n = Math.min(VIRTIO_BLK_ID_BYTES, statusOffset);
-        const out = new Uint8Array(n + STATUS_BYTES);
-        out.set(this.id.subarray(0, n));
-        out[n] = VIRTIO_BLK_S.OK;
-        if (n === statusOffset) {
-          await queue.writeChain(chain, out, 0);
-        } else {
-          await queue.writeChain(chain, out.subarray(0, n), 0);
-          await queue.writeChain(chain, out.subarray(n), statusOffset);
-        }
+        // The serial goes at the start of the data buffer; the status byte stays at its end.
+        r.inData = this.id.subarray(0, Math.min(VIRTIO_BLK_ID_BYTES, statusOffset));
         this.stats.getIds++;
-        return out.length;
+        return;
       }
       default:
         this.stats.unsupported++;
         this.log.warn(`unsupported:${type}`, `unsupported request type ${type}`);
-        return finish(VIRTIO_BLK_S.UNSUPP);
+        r.status = VIRTIO_BLK_S.UNSUPP;
     }
   }
 

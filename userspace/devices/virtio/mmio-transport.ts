@@ -357,13 +357,18 @@ export class VirtioMmioTransport implements BusDevice {
       if (fromGuest) this.ignoreNotify('queue-not-ready', `queue ${index} notified while QueueReady=0; not processed`);
       return;
     }
-    const vq = (q.queue ??= new SplitQueue(this.dma, {
-      size: q.size,
-      descAddr: q.desc,
-      driverAddr: q.driver,
-      deviceAddr: q.device,
-      eventIdx: hasFeature(this.negotiatedFeatures, VIRTIO_F.EVENT_IDX),
-    }));
+    let vq = q.queue;
+    if (!vq) {
+      vq = q.queue = new SplitQueue(this.dma, {
+        size: q.size,
+        descAddr: q.desc,
+        driverAddr: q.driver,
+        deviceAddr: q.device,
+        eventIdx: hasFeature(this.negotiatedFeatures, VIRTIO_F.EVENT_IDX),
+      });
+      // Devices that complete batches themselves (SplitQueue.complete) interrupt as they go.
+      vq.onInterrupt = () => this.raise(VIRTIO_MMIO_INT.VRING);
+    }
     try {
       await this.device.process(vq, index);
       await vq.flushUsed();

@@ -416,3 +416,97 @@ describe('SplitQueue rejects malformed rings with QueueError', () => {
     expect(driver.usedIdx).toBe(0);
   });
 });
+
+describe('SplitQueue batches (takeAvailable / complete)', () => {
+  it('takes every new chain with one read, indirect tables with one more, and completes in one write plus one read', async () => {
+    const { mem, driver, queue } = setup(16, true);
+    const direct = driver.addChain([
+      { addr: driver.buffer(16), len: 16, write: false },
+      { addr: driver.buffer(8), len: 8, write: true },
+    ]);
+    const ind = [0, 1].map(() =>
+      driver.addChain(
+        [
+          { addr: driver.buffer(16), len: 16, write: false },
+          { addr: driver.buffer(4), len: 4, write: true },
+        ],
+        { indirect: true },
+      ),
+    );
+    driver.setUsedEvent(2); // interrupt once the third entry is used
+    driver.publish();
+    const reads = mem.dmaReads;
+    const chains = await queue.takeAvailable();
+    expect(chains.map((c) => c.head)).toEqual([direct, ...ind]);
+    expect(chains[1]?.writable).toHaveLength(1);
+    expect(mem.dmaReads - reads).toBe(2); // snapshot, then both indirect tables together
+
+    // Status-like bytes in three adjacent buffers go out as one segment.
+    const target = driver.buffer(3);
+    let interrupts = 0;
+    queue.onInterrupt = () => interrupts++;
+    const before = { r: mem.dmaReads, w: mem.dmaWrites };
+    const notified = await queue.complete(
+      chains.map((c) => ({ id: c.head, len: 1 })),
+      [0, 1, 2].map((i) => ({ segments: [{ addr: target + i, len: 1 }], data: Uint8Array.of(0x10 + i) })),
+    );
+    expect(notified).toBe(true);
+    expect(interrupts).toBe(1);
+    expect({ r: mem.dmaReads - before.r, w: mem.dmaWrites - before.w }).toEqual({ r: 1, w: 1 });
+    expect(Array.from(mem.bytes.subarray(target, target + 3))).toEqual([0x10, 0x11, 0x12]);
+    expect(driver.takeUsed().map((u) => u.id)).toEqual([direct, ...ind]);
+    expect(driver.availEvent).toBe(3); // published with the completion: kick me for the next one
+
+    // The snapshot taken after the completion serves the next takeAvailable without DMA.
+    const reads2 = mem.dmaReads;
+    expect(await queue.takeAvailable()).toEqual([]);
+    expect(mem.dmaReads).toBe(reads2);
+  });
+
+  it('interrupts early from the known used_event, and late when the driver asked after the fetch', async () => {
+    const { driver, queue } = setup(8, true);
+    let interrupts = 0;
+    queue.onInterrupt = () => interrupts++;
+    const buf = driver.buffer(4);
+    driver.addChain([{ addr: buf, len: 4, write: true }]);
+    driver.setUsedEvent(5); // not yet
+    driver.publish();
+    const [c] = await queue.takeAvailable();
+    driver.setUsedEvent(0); // changed after the device's fetch: wants the first one after all
+    expect(await queue.complete([{ id: c!.head, len: 0 }])).toBe(true);
+    expect(interrupts).toBe(1);
+    // Nothing published: no interrupt at all.
+    expect(await queue.complete([])).toBe(false);
+    expect(interrupts).toBe(1);
+  });
+
+  it('a completion larger than one DMA call writes the data first and the used ring last', async () => {
+    const { mem, driver, queue } = setup(8, false, 8 << 20);
+    const big = DMA_CALL_LIMITS.MAX_BYTES + 4096;
+    const addr = driver.buffer(big);
+    driver.addChain([{ addr, len: big, write: true }]);
+    driver.publish();
+    const [c] = await queue.takeAvailable();
+    const writes: number[] = [];
+    const write = mem.write.bind(mem);
+    mem.write = async (segments, data) => {
+      writes.push(data.length);
+      return write(segments, data);
+    };
+    await queue.complete([{ id: c!.head, len: big }], [{ segments: c!.writable, data: new Uint8Array(big).fill(0x5a) }]);
+    expect(writes).toEqual([DMA_CALL_LIMITS.MAX_BYTES, big - DMA_CALL_LIMITS.MAX_BYTES + 8 + 2]);
+    expect(mem.bytes[addr + big - 1]).toBe(0x5a);
+    expect(driver.takeUsed()).toEqual([{ id: c!.head, len: big }]);
+  });
+
+  it('a DMA fault in the data of a large completion leaves the used ring alone', async () => {
+    const { driver, queue } = setup(8, false);
+    const ok = driver.buffer(16);
+    driver.addChain([{ addr: ok, len: 16, write: true }]);
+    driver.publish();
+    const [c] = await queue.takeAvailable();
+    const outside = { addr: RAM - 4096, len: DMA_CALL_LIMITS.MAX_BYTES }; // runs past the end of RAM
+    await expectQueueError(queue.complete([{ id: c!.head, len: 16 }], [{ segments: [outside], data: new Uint8Array(outside.len) }]), QUEUE_ERROR.DMA_FAULT);
+    expect(driver.usedIdx).toBe(0);
+  });
+});

@@ -157,6 +157,13 @@ export interface DescriptorChain {
   readonly writableLength: number;
 }
 
+/** Bytes the device writes into guest buffers as part of a completion (SplitQueue.complete). */
+export interface DeviceWrite {
+  readonly segments: readonly DmaSegment[];
+  /** Exactly the sum of the segment lengths. */
+  readonly data: Uint8Array;
+}
+
 /** One entry for the used ring (§2.7.8). */
 export interface UsedElement {
   readonly id: number;
@@ -170,6 +177,25 @@ export interface UsedElement {
  */
 export function needEvent(event: number, newIdx: number, oldIdx: number): boolean {
   return ((newIdx - event - 1) & IDX_MASK) < ((newIdx - oldIdx) & IDX_MASK);
+}
+
+/**
+ * The same bytes in as few segments as possible: neighbours that continue each other in guest
+ * memory become one (a batch's headers, status bytes and sequential data buffers usually do).
+ */
+export function coalesceSegments(segments: readonly DmaSegment[]): DmaSegment[] {
+  const out: DmaSegment[] = [];
+  let cur: DmaSegment | undefined;
+  for (const s of segments) {
+    if (s.len === 0) continue;
+    if (cur !== undefined && cur.addr + cur.len === s.addr) {
+      cur.len += s.len;
+      continue;
+    }
+    cur = { addr: s.addr, len: s.len };
+    out.push(cur);
+  }
+  return out;
 }
 
 /** The segments covering bytes [offset, offset+length) of a scatter-gather list. */
@@ -225,6 +251,20 @@ export class SplitQueue {
   private table: DataView | null = null;
   private usedBatch: UsedElement[] = [];
   private stoppedFlag = false;
+  /**
+   * The last snapshot was read after this device's last publication and has not been used yet,
+   * so takeAvailable() may trust it without another read.
+   */
+  private fresh = false;
+  /** avail.flags and used_event from the last snapshot. */
+  private snapAvailFlags = 0;
+  private snapUsedEvent = 0;
+  /** Raises the used-buffer interrupt; complete() calls it when the driver wants one. */
+  onInterrupt: (() => void) | null = null;
+  /** walk()'s visited marks (see there); an indirect table is at most `size` entries. */
+  private readonly ringMarks: Uint32Array;
+  private readonly indirectMarks: Uint32Array;
+  private walkId = 0;
 
   constructor(
     private readonly dma: DmaPort,
@@ -233,6 +273,17 @@ export class SplitQueue {
     if (!isPowerOfTwo(config.size) || config.size > VIRTQ_LAYOUT.MAX_SIZE) {
       throw new Error(`assertion: split queue size ${config.size} is not a power of two ≤ 32768`);
     }
+    this.ringMarks = new Uint32Array(config.size);
+    this.indirectMarks = new Uint32Array(config.size);
+  }
+
+  private nextWalkId(): number {
+    if (this.walkId === 0xffff_ffff) {
+      this.ringMarks.fill(0);
+      this.indirectMarks.fill(0);
+      this.walkId = 0;
+    }
+    return ++this.walkId;
   }
 
   /** True once stop() was called (device reset): the queue no longer touches guest memory. */
@@ -256,6 +307,7 @@ export class SplitQueue {
    * buffer added meanwhile is not missed.
    */
   async pop(): Promise<DescriptorChain | null> {
+    this.fresh = false;
     if (this.pendingPos >= this.pendingHeads.length) {
       await this.fetchAvail();
       if (this.pendingPos >= this.pendingHeads.length && this.config.eventIdx) {
@@ -320,6 +372,121 @@ export class SplitQueue {
     return (readLe16(b, 0) & VIRTQ_AVAIL_F.NO_INTERRUPT) === 0;
   }
 
+  /**
+   * Every chain the driver has made available, walked (the batch counterpart of pop()). One DMA
+   * read takes avail (flags, idx, ring, used_event), used.idx and the descriptor table — or none
+   * when complete() has just taken that snapshot; one more takes all the indirect tables. With
+   * EVENT_IDX an empty ring first publishes avail_event and looks again in the same round trip.
+   */
+  async takeAvailable(): Promise<DescriptorChain[]> {
+    if (!this.fresh) await this.fetchSnapshot();
+    this.fresh = false;
+    if (this.pendingPos >= this.pendingHeads.length && this.config.eventIdx && this.writtenAvailEvent !== this.nextAvail) {
+      // The write and the read are served in order by the VMM (protocol §4.2): the read sees
+      // everything the driver published before it could have seen the new avail_event.
+      const value = this.nextAvail;
+      const [written, snap] = await Promise.allSettled([this.dmaWriteOnce([this.availEventSegment()], le16(value)), this.dmaReadOnce(this.snapshotSegments())]);
+      if (written.status === 'rejected') throw written.reason;
+      if (snap.status === 'rejected') throw snap.reason;
+      this.writtenAvailEvent = value;
+      this.applySnapshot(snap.value);
+    }
+    const heads = this.pendingHeads.slice(this.pendingPos);
+    this.pendingPos = this.pendingHeads.length;
+    if (heads.length === 0) return [];
+    const indirect = await this.fetchIndirectTables(heads);
+    const chains: DescriptorChain[] = [];
+    for (const head of heads) chains.push(await this.walk(head, indirect.get(head)));
+    return chains;
+  }
+
+  /**
+   * Complete a batch in one DMA write: `writes` (data and status bytes, in order), then the used
+   * elements, used.idx and (EVENT_IDX) avail_event; a write larger than one DMA call goes in
+   * several, the ring part last and only after the data parts succeeded. A snapshot read follows
+   * in the same round trip; from it the driver's used_event (or NO_INTERRUPT) decides whether
+   * onInterrupt is called, and the next takeAvailable() needs no DMA. Returns that decision.
+   */
+  async complete(used: readonly UsedElement[], writes: readonly DeviceWrite[] = []): Promise<boolean> {
+    const { size, deviceAddr, eventIdx } = this.config;
+    const segments: DmaSegment[] = [];
+    let total = 0;
+    for (const w of writes) {
+      for (const s of w.segments) segments.push(s);
+      total += w.data.length;
+    }
+    const ringStart = total;
+    const elemBytes = used.length * VIRTQ_LAYOUT.USED_ELEM_SIZE;
+    const withEvent = eventIdx && this.pendingPos >= this.pendingHeads.length;
+    const tail = elemBytes + 2 + (withEvent ? 2 : 0);
+    // Every byte is set below (the writes, then the ring part).
+    const raw = Buffer.allocUnsafeSlow(total + tail);
+    const data = new Uint8Array(raw.buffer, raw.byteOffset, total + tail);
+    let at = 0;
+    for (const w of writes) {
+      data.set(w.data, at);
+      at += w.data.length;
+    }
+    const view = new DataView(data.buffer, data.byteOffset + ringStart, tail);
+    used.forEach((e, i) => {
+      if (e.id < 0 || e.id >= size || e.len < 0 || e.len >= U32) throw new Error(`assertion: bad used entry ${e.id}/${e.len}`);
+      view.setUint32(i * VIRTQ_LAYOUT.USED_ELEM_SIZE, e.id, true);
+      view.setUint32(i * VIRTQ_LAYOUT.USED_ELEM_SIZE + 4, e.len, true);
+    });
+    const newIdx = (this.publishedUsed + used.length) & IDX_MASK;
+    view.setUint16(elemBytes, newIdx, true);
+    if (used.length > 0) {
+      for (const s of this.ringSegments(deviceAddr + VIRTQ_LAYOUT.USED_RING, VIRTQ_LAYOUT.USED_ELEM_SIZE, this.publishedUsed % size, used.length)) segments.push(s);
+    }
+    segments.push({ addr: deviceAddr + VIRTQ_LAYOUT.USED_IDX, len: 2 });
+    const eventValue = this.nextAvail;
+    if (withEvent) {
+      view.setUint16(elemBytes + 2, eventValue, true);
+      segments.push(this.availEventSegment());
+    }
+    const parts = splitDmaSegments(coalesceSegments(segments));
+    let pos = 0;
+    const earlier: Promise<void>[] = [];
+    for (let i = 0; i + 1 < parts.length; i++) {
+      const part = parts[i] as DmaSegment[];
+      const len = part.reduce((n, s) => n + s.len, 0);
+      earlier.push(this.dmaWriteOnce(part, data.subarray(pos, pos + len)));
+      pos += len;
+    }
+    // A used.idx must never cover data that did not arrive: the last part waits for the others.
+    if (earlier.length > 0) await settleAll(earlier);
+    const last = parts[parts.length - 1] as DmaSegment[];
+    const pending = Promise.allSettled([this.dmaWriteOnce(last, data.subarray(pos)), this.dmaReadOnce(this.snapshotSegments())]);
+    // Interrupt now if the driver's last known wish says so: the irq message leaves after the
+    // write, and the VMM applies messages in order (protocol §4.2), so the guest cannot see it
+    // before the used ring. A wish changed since (read back below) can only add an interrupt;
+    // one too many is harmless (the driver finds nothing new).
+    const oldIdx = this.signalledUsed;
+    this.signalledUsed = newIdx;
+    const early = oldIdx !== newIdx && this.wantsInterrupt(newIdx, oldIdx);
+    if (early && !this.stoppedFlag) this.onInterrupt?.();
+    const [written, snap] = await pending;
+    if (written.status === 'rejected') throw written.reason;
+    if (snap.status === 'rejected') throw snap.reason;
+    this.publishedUsed = newIdx;
+    if (withEvent) this.writtenAvailEvent = eventValue;
+    this.applySnapshot(snap.value);
+    const late = !early && oldIdx !== newIdx && this.wantsInterrupt(newIdx, oldIdx);
+    if (late && !this.stoppedFlag) this.onInterrupt?.();
+    return early || late;
+  }
+
+  /** need_event on used_event (EVENT_IDX) or the NO_INTERRUPT flag, as of the last snapshot. */
+  private wantsInterrupt(newIdx: number, oldIdx: number): boolean {
+    if (this.config.eventIdx) return needEvent(this.snapUsedEvent, newIdx, oldIdx);
+    return (this.snapAvailFlags & VIRTQ_AVAIL_F.NO_INTERRUPT) === 0;
+  }
+
+  /** Read the given scatter-gather list (any length; several DMA calls in flight at once if needed). */
+  async readSegments(segments: readonly DmaSegment[]): Promise<Uint8Array> {
+    return this.dmaRead(segments);
+  }
+
   /** Bytes [offset, offset+length) of the chain's device-readable buffers, in one DMA read. */
   async readChain(chain: DescriptorChain, offset = 0, length = chain.readableLength - offset): Promise<Uint8Array> {
     if (offset < 0 || length < 0 || offset + length > chain.readableLength) {
@@ -368,6 +535,83 @@ export class SplitQueue {
     this.nextAvail = availIdx;
   }
 
+  /** avail (flags, idx, ring and, with EVENT_IDX, used_event), used.idx, the descriptor table: idx before ring before table. */
+  private snapshotSegments(): DmaSegment[] {
+    const { size, driverAddr, deviceAddr, descAddr, eventIdx } = this.config;
+    return [
+      { addr: driverAddr, len: VIRTQ_LAYOUT.AVAIL_RING + size * VIRTQ_LAYOUT.AVAIL_ELEM_SIZE + (eventIdx ? 2 : 0) },
+      { addr: deviceAddr + VIRTQ_LAYOUT.USED_IDX, len: 2 },
+      { addr: descAddr, len: size * VIRTQ_LAYOUT.DESC_SIZE },
+    ];
+  }
+
+  private async fetchSnapshot(): Promise<void> {
+    this.applySnapshot(await this.dmaReadOnce(this.snapshotSegments()));
+  }
+
+  /** Take the new ring slots of a snapshot (after pending ones) and its descriptor table. */
+  private applySnapshot(bytes: Uint8Array): void {
+    const { size, eventIdx } = this.config;
+    const availLen = VIRTQ_LAYOUT.AVAIL_RING + size * VIRTQ_LAYOUT.AVAIL_ELEM_SIZE + (eventIdx ? 2 : 0);
+    const tableBytes = size * VIRTQ_LAYOUT.DESC_SIZE;
+    this.snapAvailFlags = readLe16(bytes, VIRTQ_LAYOUT.AVAIL_FLAGS);
+    const availIdx = readLe16(bytes, VIRTQ_LAYOUT.AVAIL_IDX);
+    if (eventIdx) this.snapUsedEvent = readLe16(bytes, availLen - 2);
+    const usedIdx = readLe16(bytes, availLen);
+    if (usedIdx !== this.publishedUsed) {
+      throw new QueueError(QUEUE_ERROR.USED_IDX_CORRUPT, `used.idx is ${usedIdx}, device published ${this.publishedUsed}`);
+    }
+    const count = (availIdx - this.nextAvail) & IDX_MASK;
+    const outstanding = this.pendingHeads.length - this.pendingPos;
+    if (count + outstanding > size) {
+      throw new QueueError(QUEUE_ERROR.AVAIL_IDX_JUMP, `avail.idx jumped from ${this.nextAvail} to ${availIdx} (queue size ${size})`);
+    }
+    this.table = new DataView(bytes.buffer, bytes.byteOffset + availLen + 2, tableBytes);
+    const heads = this.pendingHeads.slice(this.pendingPos);
+    for (let i = 0; i < count; i++) {
+      const slot = (this.nextAvail + i) % size;
+      heads.push(readLe16(bytes, VIRTQ_LAYOUT.AVAIL_RING + slot * VIRTQ_LAYOUT.AVAIL_ELEM_SIZE));
+    }
+    this.pendingHeads = heads;
+    this.pendingPos = 0;
+    this.nextAvail = availIdx;
+    this.fresh = true;
+  }
+
+  /** The indirect tables of these heads (those whose head descriptor is INDIRECT), in one read. */
+  private async fetchIndirectTables(heads: readonly number[]): Promise<Map<number, DataView>> {
+    const out = new Map<number, DataView>();
+    const table = this.table;
+    if (table === null) return out;
+    const size = this.config.size;
+    const wanted: { head: number; addr: number; len: number }[] = [];
+    const seen = new Set<number>();
+    for (const head of heads) {
+      if (head >= size || seen.has(head)) continue;
+      seen.add(head);
+      const base = head * VIRTQ_LAYOUT.DESC_SIZE;
+      const flags = table.getUint16(base + VIRTQ_LAYOUT.DESC_FLAGS, true);
+      const len = table.getUint32(base + VIRTQ_LAYOUT.DESC_LEN, true);
+      // Malformed ones are left to walk(), which reports them.
+      if ((flags & VIRTQ_DESC_F.INDIRECT) === 0 || (flags & VIRTQ_DESC_F.NEXT) !== 0) continue;
+      if (len === 0 || len % VIRTQ_LAYOUT.DESC_SIZE !== 0 || len / VIRTQ_LAYOUT.DESC_SIZE > size) continue;
+      wanted.push({ head, addr: readLe64(table, base + VIRTQ_LAYOUT.DESC_ADDR), len });
+    }
+    if (wanted.length === 0) return out;
+    const bytes = await this.dmaRead(wanted.map((w) => ({ addr: w.addr, len: w.len })));
+    let at = 0;
+    for (const w of wanted) {
+      out.set(w.head, new DataView(bytes.buffer, bytes.byteOffset + at, w.len));
+      at += w.len;
+    }
+    return out;
+  }
+
+  private availEventSegment(): DmaSegment {
+    const { deviceAddr, size } = this.config;
+    return { addr: deviceAddr + VIRTQ_LAYOUT.USED_RING + size * VIRTQ_LAYOUT.USED_ELEM_SIZE, len: 2 };
+  }
+
   private async writeAvailEvent(value: number): Promise<void> {
     const { deviceAddr, size } = this.config;
     const addr = deviceAddr + VIRTQ_LAYOUT.USED_RING + size * VIRTQ_LAYOUT.USED_ELEM_SIZE;
@@ -376,7 +620,7 @@ export class SplitQueue {
   }
 
   /** Follow a chain from `head` through the table snapshot and at most one indirect table. */
-  private async walk(head: number): Promise<DescriptorChain> {
+  private async walk(head: number, prefetched?: DataView): Promise<DescriptorChain> {
     const size = this.config.size;
     let table = this.table;
     if (table === null) throw new Error('assertion: descriptor table not fetched');
@@ -385,10 +629,13 @@ export class SplitQueue {
     }
     const chain: ChainBuilder = { readable: [], writable: [], readableLength: 0, writableLength: 0, count: 0 };
     let tableSize = size;
-    let visited = new Uint8Array(tableSize);
+    // Loop detection without an allocation per chain: a descriptor is visited when its mark
+    // holds this walk's number (one mark array for the ring's table, one for an indirect table).
+    const walkId = this.nextWalkId();
+    let visited = this.ringMarks;
     let indirect = false;
     let index = head;
-    visited[index] = 1;
+    visited[index] = walkId;
     for (;;) {
       const base = index * VIRTQ_LAYOUT.DESC_SIZE;
       const addr = readLe64(table, base + VIRTQ_LAYOUT.DESC_ADDR);
@@ -411,12 +658,16 @@ export class SplitQueue {
         if (tableSize > size) {
           throw new QueueError(QUEUE_ERROR.CHAIN_TOO_LONG, `indirect table of ${tableSize} descriptors exceeds queue size ${size}`);
         }
-        const bytes = await this.dmaRead([{ addr, len }]);
-        table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        visited = new Uint8Array(tableSize);
+        if (prefetched !== undefined && prefetched.byteLength === len) {
+          table = prefetched;
+        } else {
+          const bytes = await this.dmaRead([{ addr, len }]);
+          table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        }
+        visited = this.indirectMarks;
         indirect = true;
         index = 0;
-        visited[0] = 1;
+        visited[0] = walkId;
         continue;
       }
 
@@ -440,10 +691,10 @@ export class SplitQueue {
       if (next >= tableSize) {
         throw new QueueError(QUEUE_ERROR.DESC_INDEX_OUT_OF_RANGE, `next ${next} ≥ table size ${tableSize}`);
       }
-      if (visited[next]) {
+      if (visited[next] === walkId) {
         throw new QueueError(QUEUE_ERROR.CHAIN_LOOP, `chain from head ${head} loops at descriptor ${next}`);
       }
-      visited[next] = 1;
+      visited[next] = walkId;
       index = next;
     }
     return {
@@ -464,10 +715,10 @@ export class SplitQueue {
   }
 
   private async dmaRead(segments: readonly DmaSegment[]): Promise<Uint8Array> {
-    const parts = splitDmaSegments(segments);
+    const parts = splitDmaSegments(coalesceSegments(segments));
     if (parts.length === 1 && parts[0]) return this.dmaReadOnce(parts[0]);
-    const chunks: Uint8Array[] = [];
-    for (const part of parts) chunks.push(await this.dmaReadOnce(part));
+    // The parts are independent: all in flight at once.
+    const chunks = await settleAll(parts.map((part) => this.dmaReadOnce(part)));
     const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     let pos = 0;
     for (const c of chunks) {
@@ -479,7 +730,7 @@ export class SplitQueue {
 
   private async dmaWrite(segments: readonly DmaSegment[], data: Uint8Array): Promise<void> {
     let pos = 0;
-    for (const part of splitDmaSegments(segments)) {
+    for (const part of splitDmaSegments(coalesceSegments(segments))) {
       const len = part.reduce((n, s) => n + s.len, 0);
       await this.dmaWriteOnce(part, data.subarray(pos, pos + len));
       pos += len;
@@ -528,6 +779,13 @@ function toQueueError(e: unknown): unknown {
     return new QueueError(QUEUE_ERROR.DMA_FAULT, e instanceof Error ? e.message : String(e), { cause: e });
   }
   return e;
+}
+
+/** Promise.all that lets every promise settle (no unhandled rejections), then throws the first error. */
+export async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 function readLe16(b: Uint8Array, off: number): number {
