@@ -249,9 +249,13 @@ function qemuCompute(runs: number): number {
 }
 
 export function formatRow(r: Row): string {
-  const v = Math.abs(r.value) >= 100 ? r.value.toFixed(0) : Math.abs(r.value) >= 10 ? r.value.toFixed(1) : r.value.toFixed(2);
-  const t = r.target ? `  target ${r.target.op} ${r.target.value}${met(r) ? ' ✓' : ' ✗'}` : '';
+  const v = formatValue(r.value);
+  const t = r.target ? `  target ${r.target.op} ${formatValue(r.target.value)}${met(r) ? ' ✓' : ' ✗'}` : '';
   return `${r.label.padEnd(52)} ${v.padStart(9)} ${r.unit.padEnd(10)}${r.detail ? ` (${r.detail})` : ''}${t}`;
+}
+
+function formatValue(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
 export function met(r: Row): boolean | undefined {
