@@ -173,6 +173,21 @@ describe('benchmark and demo guests on tskvm', () => {
     expect(readFileSync(disk).readUInt32LE(3 * 4096 + 8)).toBe(3 ^ 8);
   });
 
+  it.each([
+    ['polling for completions (irq=0)', 'irq=0'],
+    ['checking stamps only (verify=stamp)', 'verify=stamp'],
+  ])('bench-disk dev=virtio %s', async (_what, extra) => {
+    const disk = join(dir, 'bench-virtio-more.img');
+    writeFileSync(disk, Buffer.alloc(8 * 1024 * 1024));
+    // 8 MiB of 4 KiB requests: two 4 MiB batches of 1024 requests each way
+    const r = await runTskvm(['run', '--kernel', guestImagePath('bench-disk'), '--disk', `${disk},if=virtio`, '--append', `dev=virtio bs=4096 total=8388608 ${extra}`], { timeoutMs: TIMEOUT_MS });
+    expect(r.stdout.toString().trimEnd()).toMatch(/^bench-disk dev=virtio bs=4096 total=8388608( verify=stamp)? tsc=0x[0-9a-f]+ ok$/);
+    expect(r.status).toBe(1);
+    const image = readFileSync(disk);
+    // the last block's first dword: its index (full check) or its stamp (0x5a000000 ^ index << 1)
+    expect(image.readUInt32LE(2047 * 4096)).toBe(extra === 'irq=0' ? 2047 : (0x5a000000 ^ (2047 << 1)) >>> 0);
+  });
+
   it('bench-compute gives the same checksum twice', async () => {
     const sum = async () => /checksum=(0x[0-9a-f]+)/.exec((await run('bench-compute', [], { append: 'iters=2' })).stdout.toString())?.[1];
     const a = await sum();
