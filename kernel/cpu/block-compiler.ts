@@ -1021,7 +1021,9 @@ function translate(ram8: Uint8Array, eip: number, hpa: number, hpaLimit: number,
     const rd = new Reader(ram8, pos, hpaLimit);
     tp.rd = rd;
     const t = tp.insn(i);
-    if (t === null || !rd.ok || rd.pos - pos > 15) break;
+    // an instruction ending at the top of the 4 GiB offset space is left to the interpreter,
+    // whose EIP after it is 2^32 (not wrapped to 0)
+    if (t === null || !rd.ok || rd.pos - pos > 15 || eip + (rd.pos - hpa) > 0xffffffff) break;
     decoded.push({ eip: eip + (pos - hpa), next: eip + (rd.pos - hpa), kind: t.kind, emit: t.emit });
     pos = rd.pos;
     if (t.kind === Tr.end) break;
