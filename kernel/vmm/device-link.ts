@@ -60,6 +60,8 @@ export class DeviceLink {
   private ioActiveUntil = 0;
   private lastClockPosted = -1;
   private closing = false;
+  /** Once the connection is gone: why, as the user should hear it. */
+  private lost: Promise<string> | undefined;
   private clockNow: (() => number) | undefined;
   readonly counters = { pioReads: 0, pioWrites: 0, mmioReads: 0, mmioWrites: 0, doorbells: 0, coalescedBatches: 0, dmaReads: 0, dmaWrites: 0, dmaBytes: 0, irqMessages: 0 };
 
@@ -68,17 +70,23 @@ export class DeviceLink {
     peer.onRequest((r) => this.onRequest(r));
     peer.onClose((reason) => {
       if (this.closing) return;
-      const c = this.child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) {
-        this.h.onClosed(this.describeLoss(reason.message));
-        return;
-      }
-      // The socket usually breaks (EPIPE, EOF) just before the exit is reported: wait a moment
-      // so the user hears that the device model died, and how.
-      const timer = setTimeout(() => this.h.onClosed(this.describeLoss(reason.message)), CHILD_EXIT_WAIT_MS);
+      this.lost = this.waitForExit().then(() => this.describeLoss(reason.message));
+      void this.lost.then((why) => this.h.onClosed(why));
+    });
+  }
+
+  /**
+   * The socket usually breaks (EPIPE, ECONNRESET, EOF) just before the child's exit is
+   * reported: wait a moment so the user hears that the device model died, and how.
+   */
+  private waitForExit(): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, CHILD_EXIT_WAIT_MS);
       c.once('exit', () => {
         clearTimeout(timer);
-        this.h.onClosed(this.describeLoss(reason.message));
+        resolve();
       });
     });
   }
@@ -134,8 +142,9 @@ export class DeviceLink {
       return await p;
     } catch (e) {
       if (e instanceof ProtocolError && e.code === 'CLOSED') {
-        // onClose has already asked the VMM to stop; give back something harmless.
-        throw new DeviceLinkError(this.describeLoss(e.message));
+        // Report the loss the way onClose does, once we know whether the process died.
+        const why = await (this.lost ?? Promise.resolve(this.describeLoss(e.message)));
+        throw new DeviceLinkError(`device model connection lost: ${why}`);
       }
       throw e;
     }
