@@ -14,6 +14,7 @@ import { adjustControls, ENTRY_CAPS, EXIT_CAPS, PIN_CAPS, PROC2_CAPS, PROC_CAPS,
 import { cpuidLookup, supportedCpuid, type CpuidEntry } from './cpuid.js';
 import { createKvmRun, KVM_EXIT, KVM_EXIT_IO, KVM_INTERNAL_ERROR, readLe, writeLe, type KvmRun } from './kvm-run.js';
 import { ExitReasonCounts, VCPU_STAT_NAMES, zeroStats, type StatTable, type VcpuStatName } from './stats.js';
+import { VIRTUAL_NS_PER_PORT_IO } from './clock.js';
 import type { Vm } from './vm.js';
 import {
   CPU_BASED,
@@ -657,6 +658,7 @@ export class Vcpu {
   /** handle_io / kvm_fast_pio (facts §3.5). */
   private handleIo(): KvmRun | undefined {
     this.stats.io_exits++;
+    this.vm.clock.stall(VIRTUAL_NS_PER_PORT_IO);
     const q = this.r(F.EXIT_QUALIFICATION);
     const size = (q & 7) + 1;
     const isIn = (q & 8) !== 0;
