@@ -1013,11 +1013,23 @@ export class Cpu implements CpuApi {
   }
   /** Fetch outside the cached page: limit check, translation, and a new cached page. */
   fetch8Slow(): number {
-    const eip = this.eip;
-    if (eip > this.csLimit) this.gp(0);
+    let eip = this.eip;
+    if (eip > this.csLimit) eip = this.wrapEip(eip);
     const lin = (this.csBase + eip) | 0;
     this.eip = eip + 1;
     return this.fetchSlow(lin, eip);
+  }
+  /**
+   * EIP past the CS limit. It is a 32-bit register (16-bit IP in 16-bit code): code that runs
+   * off the top of the offset space continues at offset 0 when the limit allows (a 4 GiB
+   * segment; a 64 KiB one in 16-bit code, between instructions only), otherwise #GP(0).
+   */
+  private wrapEip(eip: number): number {
+    const top = this.code32 ? 0x1_0000_0000 : 0x1_0000;
+    const mid = eip !== this.instrStart;
+    if (eip < top || (mid && !this.code32) || eip - top > this.csLimit) this.gp(0);
+    if (!mid) this.instrStart = eip - top;
+    return eip - top;
   }
   fetch16(): number {
     const lo = this.fetch8();
