@@ -164,8 +164,13 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
     }
   }
   if (o.kernel === undefined && o.bios === undefined) throw new UsageError('run: --kernel FILE or --bios FILE is required');
-  if (o.kernel !== undefined && o.bios !== undefined) throw new UsageError('run: --kernel and --bios cannot be combined');
+  // The firmware boots itself from the reset vector; with no fw_cfg it cannot be handed a kernel.
+  if (o.kernel !== undefined && o.bios !== undefined) throw new UsageError('run: --bios and --kernel cannot be combined (no fw_cfg to pass a kernel to the firmware)');
   const rawGiven = load !== undefined || entry !== undefined || mode !== undefined;
+  if (o.bios !== undefined) {
+    const kernelOnly = [o.append !== '' ? '--append' : '', o.initrd !== undefined ? '--initrd' : '', rawGiven ? '--load/--entry/--cpu-mode' : ''].filter((f) => f !== '');
+    if (kernelOnly.length > 0) throw new UsageError(`run: ${kernelOnly.join(', ')} cannot be used with --bios (only with --kernel)`);
+  }
   if (rawGiven) {
     if (load === undefined || entry === undefined) throw new UsageError('raw images need both --load ADDR and --entry ADDR');
     o.raw = { load, entry, mode: mode ?? 'pm32' };

@@ -12,7 +12,9 @@ const HELP = `usage:
             [--console virtio[,BACKEND]] [--rng virtio] [--net hub:ws://HOST:PORT|loopback]
             [--pit user|kernel] [--mmu ept|shadow] [--clock host|virtual]
             [--devices spawn|unix:PATH|ws://HOST:PORT] [--stats[=json|=json:FILE]]
-  tskvm run --bios FILE ...              ROM below 1 MiB and at the top of 4 GiB
+  tskvm run --bios FILE [--mem SIZE] [--serial ...] [...]   firmware instead of --kernel
+            ROM of 64 KiB..16 MiB (a multiple of 64 KiB), read-only at the top of 4 GiB and its
+            last 128 KiB below 1 MiB; starts at the reset vector F000:FFF0 in real mode
   tskvm run --kernel FILE --load ADDR --entry ADDR --cpu-mode real|pm32 [--regs eax=2,ebx=2]
   tskvm devices --listen unix:PATH|ws://HOST:PORT
   tskvm hub --listen PORT                 Ethernet hub for --net hub:ws://127.0.0.1:PORT

@@ -110,3 +110,50 @@ build_raw() { # build_raw NAME EXPECTED_SIZE
     echo "built images/$name.bin ($size bytes)"
 }
 build_raw realmode-add 12
+
+# The linux-boot bzImage: a flat 32-bit payload linked at 1 MiB behind a two-sector real-mode
+# setup that carries the boot-protocol header (syssize and init_size are taken from the payload).
+build_bzimage() { # build_bzimage NAME
+    local name="$1"
+    compile "$SRC/$name-entry.S" "$OBJ/$name-entry.o"
+    compile "$SRC/$name.c" "$OBJ/$name.o"
+    ld -m elf_i386 -T "$RT/link-linux.ld" -n --build-id=none --no-warn-rwx-segments -z noexecstack \
+        -o "$OBJ/$name-payload.elf" "$OBJ/$name-entry.o" "$OBJ/$name.o" "$RT_LIB"
+    objcopy -O binary "$OBJ/$name-payload.elf" "$OBJ/$name-payload.bin"
+    local size end
+    size=$(stat -c %s "$OBJ/$name-payload.bin")
+    end=$(nm "$OBJ/$name-payload.elf" | awk '$3 == "_end" { print $1 }')
+    "$CC" -m32 -c -Wa,--defsym,SYSSIZE=$(( (size + 15) / 16 )) -Wa,--defsym,INIT_SIZE=$(( 0x$end - 0x100000 )) \
+        "$SRC/$name-setup.S" -o "$OBJ/$name-setup.o"
+    ld -m elf_i386 -Ttext 0 -e _start --build-id=none -z noexecstack -o "$OBJ/$name-setup.elf" "$OBJ/$name-setup.o"
+    objcopy -O binary -j .text "$OBJ/$name-setup.elf" "$OBJ/$name-setup.bin"
+    if [ "$(stat -c %s "$OBJ/$name-setup.bin")" -ne 1024 ]; then
+        echo "build.sh: $name setup is not 1024 bytes" >&2
+        exit 1
+    fi
+    cat "$OBJ/$name-setup.bin" "$OBJ/$name-payload.bin" > "$OUT/$name.bzImage"
+    echo "built images/$name.bzImage ($(stat -c %s "$OUT/$name.bzImage") bytes)"
+}
+build_bzimage linux-boot
+
+# Firmware ROMs for `tskvm run --bios`: 16-bit code linked at offset 0 of the ROM (CS = 0xF000
+# after the reset vector's far jump), a flat binary of exactly 64 KiB whose last 16 bytes start
+# with that jump (offset 0xFFF0 = physical 0xFFFFFFF0 and 0xFFFF0).
+build_bios() { # build_bios NAME
+    local name="$1" rom_size=65536
+    "$CC" -m32 -c "$SRC/$name.S" -o "$OBJ/$name.o"
+    ld -m elf_i386 -Ttext 0 -e _start --build-id=none -z noexecstack -o "$OBJ/$name.elf" "$OBJ/$name.o"
+    objcopy -O binary -j .text --gap-fill 0 --pad-to "$rom_size" "$OBJ/$name.elf" "$OUT/$name.bin"
+    local size
+    size=$(stat -c %s "$OUT/$name.bin")
+    if [ "$size" -ne "$rom_size" ]; then
+        echo "build.sh: images/$name.bin is $size bytes, expected $rom_size" >&2
+        exit 1
+    fi
+    if [ "$(od -An -tx1 -j 65520 -N 1 "$OUT/$name.bin" | tr -d ' ')" != "ea" ]; then
+        echo "build.sh: images/$name.bin has no far jump at the reset vector (offset 0xFFF0)" >&2
+        exit 1
+    fi
+    echo "built images/$name.bin ($size bytes)"
+}
+build_bios bios-hello

@@ -13,6 +13,13 @@ export const GUEST_KINDS = {
   MULTIBOOT: 'multiboot',
   /** A raw binary entered in real mode at `load` with the given initial registers. */
   RAW_REAL: 'raw-real',
+  /**
+   * A firmware ROM (`tskvm run --bios IMAGE`, QEMU `-bios`): mapped read-only below 4 GiB and, its
+   * last 128 KiB at most, below 1 MiB; the vCPU starts at the reset vector F000:FFF0.
+   */
+  BIOS: 'bios',
+  /** A Linux bzImage started through the 32-bit boot protocol (`--kernel`, with --append/--initrd). */
+  BZIMAGE: 'bzimage',
 } as const;
 
 export type GuestKind = (typeof GUEST_KINDS)[keyof typeof GUEST_KINDS];
@@ -252,6 +259,23 @@ export const GUESTS = {
     transcript: TRANSCRIPT_SOURCES.QEMU,
     needs: [...BASIC, D.PIC, D.PIT, D.RTC],
     covers: '8259 IMR/IRR/ISR/EOI, 8254 read-back status, latched count, channel 2 OUT on port 0x61, periodic IRQ0 with HLT, RTC IRQ8 through the slave PIC',
+  },
+  'bios-hello': {
+    image: 'bios-hello.bin',
+    kind: GUEST_KINDS.BIOS,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.QEMU,
+    needs: BASIC,
+    covers: '64 KiB firmware ROM: reset vector, ROM read through F000:x and 0xFFFF0000+x alike, writes to either copy ignored, RAM at 0x500 and 1 MiB, 32-bit protected mode entered from ROM (run with --bios)',
+  },
+  'linux-boot': {
+    image: 'linux-boot.bzImage',
+    kind: GUEST_KINDS.BZIMAGE,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.HAND,
+    needs: BASIC,
+    run: { append: 'console=ttyS0 root=/dev/ram0' },
+    covers: 'Linux 32-bit boot protocol: setup header copied into the zero page, entry registers and segments, command line, e820 map (QEMU boots bzImages through their 16-bit setup, so the transcript follows boot.rst)',
   },
   'triple-fault': {
     image: 'triple-fault.elf',

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Re-records guests/expected/<name>.txt (exact COM1 bytes) and <name>.status (QEMU's exit status)
-# by running each multiboot image under QEMU TCG. QEMU is a reference only; tests never need it.
-# Usage: record.sh [name ...]   (default: every images/*.elf)
+# by running each multiboot image (and each bios-* firmware ROM, with -bios) under QEMU TCG.
+# QEMU is a reference only; tests never need it.
+# Usage: record.sh [name ...]   (default: every images/*.elf and images/bios-*.bin)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +29,7 @@ ATA_DISK_BYTES=1048576
 
 mkdir -p "$HERE/expected" "$HERE/.build"
 if [ $# -eq 0 ]; then
-    set -- $(cd "$HERE/images" && ls *.elf | sed 's/\.elf$//')
+    set -- $(cd "$HERE/images" && ls *.elf bios-*.bin | sed 's/\.elf$//; s/\.bin$//')
 fi
 for name in "$@"; do
     if [[ " ${HAND_WRITTEN[*]} " == *" $name "* ]]; then
@@ -46,10 +47,17 @@ for name in "$@"; do
         truncate -s "$ATA_DISK_BYTES" "$disk"
         extra=(-drive "file=$disk,format=raw,if=ide,index=0")
     fi
-    img="$HERE/images/$name.elf"
+    # Firmware ROMs (bios-*) replace QEMU's own BIOS and start at the reset vector.
+    if [[ "$name" == bios-* ]]; then
+        img="$HERE/images/$name.bin"
+        boot=(-bios "$img")
+    else
+        img="$HERE/images/$name.elf"
+        boot=(-kernel "$img")
+    fi
     [ -f "$img" ] || { echo "record.sh: no image $img" >&2; exit 1; }
     set +e
-    timeout "$TIMEOUT_S" "$QEMU" -kernel "$img" "${QEMU_ARGS[@]}" "${extra[@]}" \
+    timeout "$TIMEOUT_S" "$QEMU" "${boot[@]}" "${QEMU_ARGS[@]}" "${extra[@]}" \
         >"$HERE/expected/$name.txt" 2>"$HERE/.build/$name.qemu-stderr" </dev/null
     status=$?
     set -e

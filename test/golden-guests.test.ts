@@ -25,7 +25,8 @@ function freshDisks(name: (typeof GUEST_NAMES)[number]): string[] {
 
 function argsFor(name: (typeof GUEST_NAMES)[number], mmu: 'ept' | 'shadow'): string[] {
   const g = GUESTS[name];
-  const args = ['run', '--mmu', mmu, '--kernel', guestImagePath(name), ...tskvmRunArgs(name, { disks: freshDisks(name) })];
+  const image = g.kind === GUEST_KINDS.BIOS ? ['--bios', guestImagePath(name)] : ['--kernel', guestImagePath(name)];
+  const args = ['run', '--mmu', mmu, ...image, ...tskvmRunArgs(name, { disks: freshDisks(name) })];
   if (g.kind === GUEST_KINDS.RAW_REAL) {
     const load = `0x${(g.load ?? 0x1000).toString(16)}`;
     args.push('--load', load, '--entry', load, '--cpu-mode', 'real');

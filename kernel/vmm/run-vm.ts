@@ -18,6 +18,7 @@ import { GuestRam } from './guest-ram.js';
 import { ImageError } from './loader/image-error.js';
 import { loadImage } from './loader/detect.js';
 import { buildMachineConfig } from './machine-config.js';
+import { BiosRom, checkBiosSize } from './rom.js';
 import { reportStats } from './stats-report.js';
 
 /** Slice length while the device model has I/O in flight (ms). */
@@ -52,22 +53,28 @@ export async function runVm(o: RunOptions, spawned?: ChildProcess): Promise<numb
 }
 
 async function runMachine(o: RunOptions, spawned: ChildProcess | undefined): Promise<number> {
-  if (o.bios !== undefined) throw new ImageError('--bios is not supported yet');
-  const kernel = readImage(o.kernel as string, 'kernel image');
+  // Firmware: no image to load, the ROM is the machine's; otherwise a kernel in RAM.
+  const firmware = o.bios !== undefined ? readImage(o.bios, 'bios image') : undefined;
+  if (firmware) checkBiosSize(firmware.length, o.bios as string);
+  const kernel = firmware ? undefined : readImage(o.kernel as string, 'kernel image');
   const initrd = o.initrd !== undefined ? readImage(o.initrd, 'initrd') : undefined;
   const config = buildMachineConfig(o);
-  const image = loadImage(kernel, { memSize: o.memSize, cmdline: config.cmdline, initrd, raw: o.raw });
+  const image = kernel ? loadImage(kernel, { memSize: o.memSize, cmdline: config.cmdline, initrd, raw: o.raw }) : undefined;
 
   const kvm = new Kvm();
-  const { vm, process: hostProcess } = kvm.createVm({ hostMemory: o.memSize + HOST_OVERHEAD, mmu: o.mmu, clock: o.clock });
+  const hostMemory = o.memSize + HOST_OVERHEAD + (firmware?.length ?? 0);
+  const { vm, process: hostProcess } = kvm.createVm({ hostMemory, mmu: o.mmu, clock: o.clock });
   const ram = new GuestRam(hostProcess, vm, o.memSize);
-  for (const s of image.segments) {
+  const rom = firmware ? new BiosRom(hostProcess, vm, firmware, o.bios as string, ram.ranges.length) : undefined;
+  for (const s of image?.segments ?? []) {
     ram.write(s.gpa, s.data);
     if (s.memSize > s.data.length) ram.zero(s.gpa + s.data.length, s.memSize - s.data.length);
   }
   const vcpu = vm.createVcpu(0);
   if (o.trace) vcpu.trace = (line) => process.stderr.write(`tskvm: vcpu0 ${line}\n`);
-  applyStartState(vcpu, ram, { ...image.start, regs: { ...image.start.regs, ...o.regs } });
+  // With firmware the fresh vCPU's reset state (CS 0xF000 base 0xFFFF0000, EIP 0xFFF0) is the start.
+  if (image) applyStartState(vcpu, ram, { ...image.start, regs: { ...image.start.regs, ...o.regs } });
+  else if (Object.keys(o.regs).length > 0) vcpu.setRegs({ ...vcpu.getRegs(), ...o.regs });
 
   let stop: Stop | undefined;
   let runStart = performance.now();
@@ -135,7 +142,9 @@ async function runMachine(o: RunOptions, spawned: ChildProcess | undefined): Pro
         }
         case KVM_EXIT.MMIO: {
           const m = run.mmio;
-          if (m.isWrite) {
+          if (m.isWrite && rom?.contains(m.physAddr, m.len)) {
+            // A write to a read-only memslot: ROM ignores it (QEMU discards writes to ROM).
+          } else if (m.isWrite) {
             await link.mmioWrite(m.physAddr, m.len, readLe(m.data, 0, m.len));
           } else {
             const value = await link.mmioRead(m.physAddr, m.len);

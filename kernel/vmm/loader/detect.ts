@@ -1,8 +1,9 @@
 /**
  * `--kernel` format detection (DESIGN.md): multiboot v1 (ELF32 or a.out kludge), plain ELF32,
- * Linux bzImage (32-bit boot protocol; not yet supported), or raw with --load/--entry.
+ * Linux bzImage (32-bit boot protocol), or raw with --load/--entry.
  */
 import type { BootImage, CpuMode } from './boot-image.js';
+import { isBzImage, loadBzImage } from './bzimage.js';
 import { isElf, parseElf32 } from './elf32.js';
 import { ImageError } from './image-error.js';
 import { findMultibootHeader, loadMultiboot } from './multiboot.js';
@@ -13,9 +14,6 @@ export interface LoadOptions {
   initrd?: Uint8Array | undefined;
   raw?: { load: number; entry: number; mode: CpuMode } | undefined;
 }
-
-const BZIMAGE_HDRS_OFFSET = 0x202; // "HdrS" (facts §7.1)
-const BZIMAGE_MAGIC = 0x53726448;
 
 export function loadImage(image: Uint8Array, opts: LoadOptions): BootImage {
   if (image.length === 0) throw new ImageError('kernel image is empty');
@@ -34,8 +32,6 @@ export function loadImage(image: Uint8Array, opts: LoadOptions): BootImage {
     }
     return { format: 'elf', segments: elf.segments, start: { mode: 'pm32', entry: elf.entry, regs: {} } };
   }
-  if (image.length > BZIMAGE_HDRS_OFFSET + 4 && new DataView(image.buffer, image.byteOffset).getUint32(BZIMAGE_HDRS_OFFSET, true) === BZIMAGE_MAGIC) {
-    throw new ImageError('Linux bzImage kernels are not supported yet');
-  }
+  if (isBzImage(image)) return loadBzImage(image, { memSize: opts.memSize, cmdline: opts.cmdline, initrd: opts.initrd });
   throw new ImageError('unrecognised kernel image: not multiboot, not ELF32, and no --load/--entry given for a raw binary');
 }
