@@ -14,7 +14,8 @@ for tool in gcc as ld objcopy ar strip; do
 done
 
 CC=gcc
-# No x87/SSE in guest code: the simulated CPU does not implement them yet.
+# No x87/SSE in guest code, except the sources in FPU_SRCS (x87 only: -mfpmath=387, and
+# -march=i686 keeps SSE out).
 CFLAGS=(-m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -nostdlib -O2
         -mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-builtin -std=gnu11
         -Wall -Wextra -Werror -I"$RT")
@@ -26,9 +27,19 @@ RUNTIME_SRCS=(start.S serial.c printf.c string.c exit.c desc.c isr.S catch.S tra
 
 mkdir -p "$OUT" "$OBJ"
 
+# Sources compiled with the x87 FPU allowed: CFLAGS without -mgeneral-regs-only, plus -mfpmath=387.
+FPU_SRCS=(cpu-x87.c)
+FPU_CFLAGS=(-mfpmath=387)
+for f in "${CFLAGS[@]}"; do [ "$f" = -mgeneral-regs-only ] || FPU_CFLAGS+=("$f"); done
+
 compile() { # compile SRC OBJ
     case "$1" in
-        *.c) "$CC" "${CFLAGS[@]}" -c "$1" -o "$2" ;;
+        *.c)
+            if [[ " ${FPU_SRCS[*]} " == *" $(basename "$1") "* ]]; then
+                "$CC" "${FPU_CFLAGS[@]}" -c "$1" -o "$2"
+            else
+                "$CC" "${CFLAGS[@]}" -c "$1" -o "$2"
+            fi ;;
         *.S) "$CC" "${ASFLAGS[@]}" -c "$1" -o "$2" ;;
         *) echo "build.sh: unknown source type: $1" >&2; exit 1 ;;
     esac
@@ -58,6 +69,7 @@ MULTIBOOT_GUESTS=(
     "cpu-mode16 cpu-mode16.c cpu-mode16-asm.S"
     "cpu-segments cpu-segments.c"
     "cpu-tasks cpu-tasks.c"
+    "cpu-x87 cpu-x87.c"
     "triple-fault triple-fault.c"
     "dev-uart dev-uart.c"
     "dev-pic-pit dev-pic-pit.c"

@@ -277,6 +277,14 @@ export const GUESTS = {
     run: { append: 'console=ttyS0 root=/dev/ram0' },
     covers: 'Linux 32-bit boot protocol: setup header copied into the zero page, entry registers and segments, command line, e820 map (QEMU boots bzImages through their 16-bit setup, so the transcript follows boot.rst)',
   },
+  'cpu-x87': {
+    image: 'cpu-x87.elf',
+    kind: GUEST_KINDS.MULTIBOOT,
+    selfChecking: true,
+    transcript: TRANSCRIPT_SOURCES.QEMU,
+    needs: BASIC,
+    covers: 'x87: stack/tags, constants, arithmetic m32fp/m64fp/m16int/m32int and ST(i), FCOM/FUCOM/FCOMI, FXAM/FTST, m80/int/BCD conversions, FSQRT FRNDINT FSCALE FXTRACT FPREM, FCMOVcc, FNSAVE/FRSTOR/FNSTENV, #MF at FWAIT, CR0.EM/TS/MP #NM',
+  },
   'triple-fault': {
     image: 'triple-fault.elf',
     kind: GUEST_KINDS.MULTIBOOT,

@@ -10,7 +10,7 @@ QEMU="${QEMU:-qemu-system-i386}"
 command -v "$QEMU" >/dev/null 2>&1 || { echo "record.sh: missing $QEMU (apt-get install qemu-system-x86)" >&2; exit 1; }
 command -v timeout >/dev/null 2>&1 || { echo "record.sh: missing timeout (coreutils)" >&2; exit 1; }
 
-# A P6-class CPU (Pentium III): CMOV, CX8, TSC, PSE, SYSENTER; guests use no x87/SSE code.
+# A P6-class CPU (Pentium III): CMOV, CX8, TSC, PSE, SYSENTER; guests use no SSE code (only cpu-x87 uses the x87).
 QEMU_ARGS=(-serial stdio -display none -no-reboot -monitor none -nodefaults
            -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cpu pentium3 -m 128 -accel tcg)
 TIMEOUT_S=30

@@ -118,6 +118,8 @@ export const Ar = {
 export const Msr = {
   TSC: 0x10,
   APIC_BASE: 0x1b,
+  /** IA32_BIOS_SIGN_ID: the loaded microcode's revision in bits 63:32. */
+  BIOS_SIGN_ID: 0x8b,
   SYSENTER_CS: 0x174,
   SYSENTER_ESP: 0x175,
   SYSENTER_EIP: 0x176,
@@ -125,6 +127,9 @@ export const Msr = {
   PAT: 0x277,
   EFER: 0xc0000080,
 } as const;
+
+/** Microcode revision reported in IA32_BIOS_SIGN_ID (KVM's default for a vCPU is 0x1_0000_0000). */
+export const MICROCODE_REVISION = 1;
 
 /** Power-on value of IA32_PAT (SDM Vol. 3A 11.12.4). */
 export const PAT_DEFAULT = 0x0007040600070406;

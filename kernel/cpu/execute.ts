@@ -6,9 +6,10 @@
 import { Access, StopReason } from './interfaces.js';
 import { EventType, Reg, SReg } from './cpu.js';
 import { ARITH_FLAGS, Eflags, LazyOp, parity8 } from './flags.js';
-import { Ar, Cr0, Cr4, CR4_SUPPORTED, CrAccess, CpuidEdx, CPUID_SIGNATURE, ExitReason, Msr, SysType, Vector } from './arch.js';
+import { Ar, Cr0, Cr4, CR4_SUPPORTED, CrAccess, CpuidEdx, CPUID_SIGNATURE, ExitReason, MICROCODE_REVISION, Msr, SysType, Vector } from './arch.js';
 import { Cpu } from './processor.js';
 import { TaskSource, taskSwitch } from './task-switch.js';
+import { fwait, x87 } from './x87.js';
 
 const MAX_INSTR_LEN = 15;
 /** ALU operation numbers of the 00-3F block and group 1 (SDM table A-6). */
@@ -19,7 +20,8 @@ const Shift = { rol: 0, ror: 1, rcl: 2, rcr: 3, shl: 4, shr: 5, sal: 6, sar: 7 }
 const Str = { movs: 0, cmps: 1, stos: 2, lods: 3, scas: 4, ins: 5, outs: 6 } as const;
 /** "GenuineIntel" as CPUID leaf 0 returns it in EBX, EDX, ECX. */
 const VENDOR = { ebx: 0x756e6547, edx: 0x49656e69, ecx: 0x6c65746e } as const;
-const CPUID_FEATURES = CpuidEdx.DE | CpuidEdx.PSE | CpuidEdx.TSC | CpuidEdx.MSR | CpuidEdx.CX8 | CpuidEdx.SEP | CpuidEdx.PGE | CpuidEdx.CMOV;
+/** CPUID.1:EDX: an on-chip x87 FPU; no FXSR/MMX/SSE (those opcodes stay #UD). */
+const CPUID_FEATURES = CpuidEdx.FPU | CpuidEdx.DE | CpuidEdx.PSE | CpuidEdx.TSC | CpuidEdx.MSR | CpuidEdx.CX8 | CpuidEdx.SEP | CpuidEdx.PGE | CpuidEdx.CMOV;
 /** CPUID leaf 2 descriptor byte: 0x01 in AL means "call once". */
 const CPUID_LEAF2_EAX = 0x03020101;
 const CPUID_MAX_LEAF = 2;
@@ -1127,6 +1129,9 @@ function rdmsr(c: Cpu, msr: number): void {
     case Msr.DEBUGCTL:
       lo = c.debugCtl;
       break;
+    case Msr.BIOS_SIGN_ID:
+      hi = MICROCODE_REVISION;
+      break;
     default:
       c.gp(0);
   }
@@ -1161,6 +1166,9 @@ function wrmsr(c: Cpu, msr: number): void {
     }
     case Msr.DEBUGCTL:
       c.debugCtl = lo & 0x3;
+      return;
+    case Msr.BIOS_SIGN_ID:
+      // software writes 0 before CPUID to read the revision back; there is no microcode to load
       return;
     default:
       c.gp(0);
@@ -1391,7 +1399,7 @@ function flatSeg(c: Cpu, s: number, sel: number, ar: number): void {
 /** Access rights SYSENTER/SYSEXIT load (SDM SYSENTER: flat, 32-bit, 4 KiB granular, accessed). */
 const FLAT_AR = { code0: 0xc09b, data0: 0xc093, code3: 0xc0fb, data3: 0xc0f3 } as const;
 
-/** x87 / MMX / SSE opcodes: #NM with CR0.EM or CR0.TS, #UD otherwise (no FPU reported). */
+/** MMX / SSE opcodes (0F page): #NM with CR0.EM or CR0.TS, #UD otherwise (CPUID reports neither). */
 function fpu(c: Cpu): never {
   if (c.cr0 & (Cr0.EM | Cr0.TS)) c.fault(Vector.NM, 0, false);
   return c.ud();
@@ -1821,8 +1829,8 @@ function exec(c: Cpu, op: number): void {
       return;
     }
     case 0x9b:
-      // WAIT: #NM when CR0.MP and CR0.TS are both set (SDM table 2-2); no FPU errors otherwise
-      if ((c.cr0 & (Cr0.MP | Cr0.TS)) === (Cr0.MP | Cr0.TS)) c.fault(Vector.NM, 0, false);
+      // WAIT: #NM when CR0.MP and CR0.TS are both set (SDM table 2-2), then pending x87 errors
+      fwait(c);
       return;
     case 0x9c: {
       if (c.vm86 && c.iopl < 3) c.gp(0);
@@ -2031,7 +2039,8 @@ function exec(c: Cpu, op: number): void {
     case 0xdd:
     case 0xde:
     case 0xdf:
-      fpu(c);
+      modrm(c);
+      x87(c, op);
       return;
     case 0xe0:
     case 0xe1:

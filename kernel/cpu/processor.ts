@@ -25,6 +25,7 @@ import { runFast32 } from './fast-path.js';
 import { BlockCache, runBlocks } from './block-cache.js';
 import { TaskSource, taskSwitch } from './task-switch.js';
 import { tuneJitForInterpreter } from './jit-tuning.js';
+import { X87State } from './x87-state.js';
 
 // before any of the interpreter's functions is hot enough to be optimized
 tuneJitForInterpreter();
@@ -122,6 +123,8 @@ export class Cpu implements CpuApi {
   tscAdjust = 0;
   /** Linear address of the last #PF raised (for the VMX unit's exception-exit qualification). */
   pfLinear = 0;
+  /** x87 FPU registers and control/status state (x87.ts executes the instructions). */
+  readonly fpu = new X87State();
 
   // --- flags: static bits plus the lazily evaluated status flags ---
   flags = Eflags.FIXED1 as number;
@@ -261,6 +264,7 @@ export class Cpu implements CpuApi {
     this.lazyMask = 0;
     this.tscAdjust = 0;
     this.eventCheck = false;
+    this.fpu.reset();
     this.flushTlb();
     this.updateMode();
   }

@@ -100,14 +100,24 @@ describe('exceptions', () => {
     m.run(100);
     expect(recorded(m)).toMatchObject({ vector: Vector.UD, eip: 0x10000 });
   });
-  it('x87 opcodes: #UD without CR0.EM/TS, #NM with CR0.TS', () => {
+  it('x87 opcodes: executed without CR0.EM/TS (FNINIT), #NM with CR0.TS', () => {
     const m = machine(S.FPU);
-    m.run(100);
-    expect(recorded(m).vector).toBe(Vector.UD);
+    m.cpu.run(1);
+    expect(recorded(m).count).toBe(0);
+    expect(m.cpu.eip).toBe(0x10002);
+    expect(m.cpu.fpu.cw).toBe(0x37f);
     const n = machine(S.FPU);
     n.cpu.cr0 |= 8; // TS
     n.run(100);
     expect(recorded(n).vector).toBe(Vector.NM);
+  });
+  it('IA32_BIOS_SIGN_ID (0x8B): write 0, CPUID, read back the microcode revision in EDX', () => {
+    // mov ecx, 0x8b; xor eax, eax; xor edx, edx; wrmsr; mov eax, 1; cpuid; mov ecx, 0x8b; rdmsr; hlt
+    const m = machine([0xb9, 0x8b, 0, 0, 0, 0x31, 0xc0, 0x31, 0xd2, 0x0f, 0x30, 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0xb9, 0x8b, 0, 0, 0, 0x0f, 0x32, 0xf4]);
+    m.run(100);
+    expect(recorded(m).count).toBe(0);
+    expect(m.cpu.regs[0]).toBe(0); // EAX
+    expect(m.cpu.regs[2]).toBe(1); // EDX: revision 1
   });
   it('#GP then #NP (gate 13 not present) becomes #DF with error code 0', () => {
     const m = machine(S.GPSEL);

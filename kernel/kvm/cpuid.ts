@@ -1,7 +1,7 @@
 /**
  * The CPUID table a vCPU answers from (KVM_SET_CPUID2 entries). CPUID always exits in VMX
  * non-root operation; KVM answers it in the kernel from this table (a fast path).
- * Identity: a P6-class "GenuineIntel" family 6 part with no x87/MMX/SSE and no local APIC
+ * Identity: a P6-class "GenuineIntel" family 6 part with an x87 FPU but no FXSR/MMX/SSE and no local APIC
  * (DESIGN.md: no APIC unless asked for, and CPUID says so).
  */
 import { CpuidEdx } from '../cpu/arch.js';
@@ -37,7 +37,7 @@ export function supportedCpuid(): CpuidEntry[] {
       eax: (6 << 8) | (8 << 4) | 3, // family 6, model 8, stepping 3 (a P6-class Pentium III)
       ebx: 0,
       ecx: 0,
-      edx: f.DE | f.PSE | f.TSC | f.MSR | f.CX8 | f.SEP | f.PGE | f.CMOV | f.PAT,
+      edx: f.FPU | f.DE | f.PSE | f.TSC | f.MSR | f.CX8 | f.SEP | f.PGE | f.CMOV | f.PAT,
     },
     { function: 2, index: 0, significantIndex: false, eax: 0x03020101, ebx: 0, ecx: 0, edx: 0x0c040843 },
   ];
