@@ -436,6 +436,11 @@ export class Vcpu {
     return this.runEmulator((ops) => this.cpu.emulateEvent(ops, info & 0xff, (info >> 8) & 7, code, (info & INTR_INFO.DELIVER_CODE) !== 0, len));
   }
 
+  /** End the slice at this exit: before the next entry the vCPU yields and runs vm.sliceEnd. */
+  endSlice(): void {
+    this.sliceEndAt = 0;
+  }
+
   private startSlice(): void {
     // Slice ends sit on fixed instruction multiples, so preemption-timer exits happen at the
     // same instructions whenever the host happened to yield.

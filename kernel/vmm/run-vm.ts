@@ -98,11 +98,15 @@ async function runMachine(o: RunOptions, spawned: ChildProcess | undefined): Pro
   }, spawned);
   try {
     const claimed = await link.configure(config);
+    let afterDoorbell = (): void => {};
     for (const d of claimed.doorbells) {
       vm.registerIoeventfd({
         addr: d.addr, len: d.size, pio: d.space === 'pio',
         ...(d.datamatch !== undefined ? { datamatch: d.datamatch } : {}),
-        signal: (value) => link.postDoorbell(d.doorbell, value),
+        signal: (value) => {
+          link.postDoorbell(d.doorbell, value);
+          afterDoorbell();
+        },
       });
     }
     for (const z of claimed.coalesced) vm.registerCoalescedZone(z.base, z.size, z.space === 'pio');
@@ -116,7 +120,7 @@ async function runMachine(o: RunOptions, spawned: ChildProcess | undefined): Pro
       if (pending.length > 0) link.postCoalesced(pending);
     };
     link.beforeRequest(flushCoalesced);
-    if (o.clock === 'virtual') useVirtualClock(vm, vcpu, link);
+    if (o.clock === 'virtual') afterDoorbell = useVirtualClock(vm, vcpu, link);
     else vm.haltPolicy = () => new Promise<boolean>((resolve) => vm.onKick(() => resolve(true)));
     const sliceEnd = vm.sliceEnd;
     vm.sliceEnd = () => {
@@ -191,14 +195,21 @@ async function runMachine(o: RunOptions, spawned: ChildProcess | undefined): Pro
 /**
  * Virtual time: the device model sees the guest's time before every synchronous message; the
  * vCPU stops exactly at the next device-model or in-kernel timer deadline; a halted vCPU jumps
- * the clock to that deadline instead of waiting.
+ * the clock to that deadline instead of waiting. A doorbell ends the slice and the vCPU waits
+ * until the device model has processed the queue, so completion interrupts arrive at the
+ * instruction after the notify, not whenever the host got round to them. Returns what to do
+ * after a doorbell.
  */
-function useVirtualClock(vm: Vm, vcpu: Vcpu, link: DeviceLink): void {
+function useVirtualClock(vm: Vm, vcpu: Vcpu, link: DeviceLink): () => void {
   const now = (): number => vm.clock.nowNs(vcpu.cpu.instructionCount);
+  let doorbellRang = false;
   link.useVirtualClock(now);
   vcpu.budget = () => (link.nextDeadline < 0 ? DEFAULT_SLICE : Math.min(DEFAULT_SLICE, vm.clock.instructionsUntil(link.nextDeadline, vcpu.cpu.instructionCount)));
   vm.sliceEnd = async () => {
-    if (link.nextDeadline >= 0 && now() >= link.nextDeadline) await link.sync();
+    if (doorbellRang || (link.nextDeadline >= 0 && now() >= link.nextDeadline)) {
+      doorbellRang = false;
+      await link.sync();
+    }
   };
   vm.haltPolicy = async () => {
     const candidates = [link.nextDeadline, vm.kernelTimers.next].filter((d) => d >= 0);
@@ -207,6 +218,10 @@ function useVirtualClock(vm: Vm, vcpu: Vcpu, link: DeviceLink): void {
     vm.kernelTimers.runDue();
     if (link.nextDeadline >= 0 && now() >= link.nextDeadline) await link.sync();
     return true;
+  };
+  return () => {
+    doorbellRang = true;
+    vcpu.endSlice();
   };
 }
 
