@@ -1,0 +1,74 @@
+/**
+ * A real Linux kernel on tskvm (guests/linux): the bzImage boots through the 32-bit protocol,
+ * its own drivers find the 16550, the CMOS RTC and the virtio-mmio devices tskvm announces on
+ * the command line, and /init in ring 3 reads the virtio disk, writes to the virtio console,
+ * reads the virtio rng and ends the VM through isa-debug-exit.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GUESTS, runTskvm } from './support/tskvm.js';
+
+const KERNEL = join(GUESTS, 'linux', 'bzImage');
+const INITRD = join(GUESTS, 'linux', 'initramfs.cpio');
+/** /init writes 0x2a to isa-debug-exit: (0x2a << 1) | 1. */
+const INIT_STATUS = 85;
+
+function boot(extra: string[]): { args: string[]; hvc: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tskvm-linux-'));
+  const disk = Buffer.alloc(1 << 20);
+  disk.write('written by test/linux.test.ts\n\0');
+  writeFileSync(join(dir, 'disk.img'), disk);
+  const hvc = join(dir, 'hvc.txt');
+  const args = ['run', '--kernel', KERNEL, '--initrd', INITRD, '--append', 'console=ttyS0',
+    '--disk', `${join(dir, 'disk.img')},if=virtio`, '--console', `virtio,file:${hvc}`, '--rng', 'virtio', ...extra];
+  return { args, hvc };
+}
+
+describe('Linux 6.1 on tskvm', () => {
+  for (const mmu of ['ept', 'shadow']) {
+    it(`boots to /init, which uses virtio-blk, virtio-console and virtio-rng (--mmu ${mmu})`, async () => {
+      const { args, hvc } = boot(['--mmu', mmu]);
+      const r = await runTskvm(args, { timeoutMs: 120_000 });
+      const log = r.stdout.toString('latin1');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(INIT_STATUS);
+      for (const line of [
+        'Linux version 6.1.192',
+        'Kernel command line: console=ttyS0 virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 virtio_mmio.device=4K@0xd0002000:7',
+        'x86/fpu: x87 FPU will use FSAVE',
+        'serial8250: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A',
+        'virtio_blk virtio0: [vda] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)',
+        'rtc_cmos rtc_cmos: registered as rtc0',
+        'Run /init as init process',
+        // the tty turns LF into CR LF (ONLCR)
+        'tskvm-init: hello from user space, pid 1\r\n',
+        'tskvm-init: Linux 6.1.192 i686\r\n',
+        'tskvm-init: mount devtmpfs on /dev: ok\r\n',
+        'tskvm-init: /dev/vda says: written by test/linux.test.ts\r\n',
+        'tskvm-init: write /dev/hvc0: ok\r\n',
+        'tskvm-init: read 16 random bytes\r\n',
+        'tskvm-init: bye\r\n',
+      ]) {
+        expect(log).toContain(line);
+      }
+      expect(log).not.toMatch(/Oops|BUG:|WARNING:|Call Trace|panic/);
+      // /dev/hvc0 is a tty too: ONLCR
+      expect(readFileSync(hvc, 'latin1')).toBe('hello over virtio-console from Linux user space\r\n');
+    });
+  }
+
+  it('--clock virtual: two boots print the same log, timestamps included', async () => {
+    const runs = [];
+    for (let i = 0; i < 2; i++) runs.push(await runTskvm(boot(['--clock', 'virtual', '--pit', 'kernel']).args, { timeoutMs: 120_000 }));
+    const [a, b] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    expect(a.status).toBe(INIT_STATUS);
+    expect(b.status).toBe(INIT_STATUS);
+    expect(a.stdout.equals(b.stdout)).toBe(true);
+    // Known gap (issue note): the exit and instruction counts still differ a little between runs
+    // (an interrupt can become pending at a host-dependent point), so only the log is compared.
+    // The virtual clock's CMOS time is fixed, so even the kernel's wall clock matches.
+    expect(a.stdout.toString('latin1')).toContain('rtc_cmos rtc_cmos: setting system clock to 2026-01-01T00:00:01 UTC');
+  });
+});
