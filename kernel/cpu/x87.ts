@@ -1292,6 +1292,24 @@ function unaryE(c: Cpu, f: X87State, i: number): void {
 const TRIG_LIMIT = TWO63;
 
 /** Common checks of a one-operand op on ST(0): returns the operand, or undefined when done. */
+/**
+ * The operand of FSIN FCOS FSINCOS FPTAN, or undefined when the instruction is over: empty or
+ * NaN (unaryOperand), ±inf (invalid), or |x| >= 2^63, which leaves ST(0) alone and sets C2.
+ */
+function trigOperand(f: X87State): number | undefined {
+  const a = unaryOperand(f);
+  if (a === undefined) return undefined;
+  if (!Number.isFinite(a)) {
+    unaryResult(f, NaN, false);
+    return undefined;
+  }
+  if (Math.abs(a) >= TRIG_LIMIT) {
+    f.sw |= Sw.C2;
+    return undefined;
+  }
+  return a;
+}
+
 function unaryOperand(f: X87State): number | undefined {
   if (isEmpty(f, 0)) {
     if (underflow(f)) setSt(f, 0, indefinite());
@@ -1336,16 +1354,8 @@ function transF0(f: X87State, i: number): void {
       });
       return;
     case 2: {
-      const a = unaryOperand(f);
+      const a = trigOperand(f);
       if (a === undefined) return;
-      if (!Number.isFinite(a)) {
-        unaryResult(f, NaN, false);
-        return;
-      }
-      if (Math.abs(a) >= TRIG_LIMIT) {
-        f.sw |= Sw.C2;
-        return;
-      }
       if (!pushOk(f)) return;
       f.sw &= ~Sw.C2;
       unaryResult(f, Math.tan(a), a === 0);
@@ -1418,16 +1428,8 @@ function transF8(f: X87State, i: number): void {
       return;
     }
     case 3: {
-      const a = unaryOperand(f);
+      const a = trigOperand(f);
       if (a === undefined) return;
-      if (!Number.isFinite(a)) {
-        unaryResult(f, NaN, false);
-        return;
-      }
-      if (Math.abs(a) >= TRIG_LIMIT) {
-        f.sw |= Sw.C2;
-        return;
-      }
       if (!pushOk(f)) return;
       f.sw &= ~Sw.C2;
       const s = Math.sin(a);
@@ -1466,16 +1468,8 @@ function transF8(f: X87State, i: number): void {
       );
       return;
     default: {
-      const a = unaryOperand(f);
+      const a = trigOperand(f);
       if (a === undefined) return;
-      if (!Number.isFinite(a)) {
-        unaryResult(f, NaN, false);
-        return;
-      }
-      if (Math.abs(a) >= TRIG_LIMIT) {
-        f.sw |= Sw.C2;
-        return;
-      }
       f.sw &= ~Sw.C2;
       unaryResult(f, i === 6 ? Math.sin(a) : Math.cos(a), i === 6 ? a === 0 : false);
     }
