@@ -23,7 +23,7 @@ import { VirtioMmioTransport, VIRTIO_MMIO, VIRTIO_MMIO_WINDOW_SIZE } from './dev
 import type { VirtioDeviceModel } from './devices/virtio/device-model.js';
 import { VirtioBlk } from './devices/virtio/blk.js';
 import { VirtioConsole } from './devices/virtio/console.js';
-import { VirtioRng } from './devices/virtio/rng.js';
+import { entropyFromSpec, VirtioRng } from './devices/virtio/rng.js';
 import { VirtioNet } from './devices/virtio/net.js';
 import { createNetBackend } from './backends/net/create-net-backend.js';
 import type { NetBackend } from './backends/net/net-backend.js';
@@ -149,9 +149,12 @@ export async function buildDevices(specs: readonly DeviceSpec[], ctx: BuildConte
             case 'console':
               device = new VirtioConsole(await charBackend(spec.backend));
               break;
-            case 'rng':
-              device = new VirtioRng();
+            case 'rng': {
+              const source = entropyFromSpec(spec.backend);
+              if (!source) throw new ConfigureError(`virtio-rng: unknown entropy source '${spec.backend}' (crypto or seed:N)`);
+              device = new VirtioRng({ source });
               break;
+            }
             case 'net': {
               const net = await createNetBackend(spec.backend);
               nets.push(net);

@@ -39,7 +39,8 @@ export function buildMachineConfig(o: RunOptions): MachineConfig {
   const virtio: Array<{ kind: 'blk' | 'console' | 'net' | 'rng'; backend: string; options: Record<string, string | number | boolean> }> = [];
   for (const d of o.disks.filter((x) => x.if === 'virtio')) virtio.push({ kind: 'blk', backend: d.path, options: { readOnly: d.readOnly } });
   if (o.console) virtio.push({ kind: 'console', backend: o.console.backend, options: {} });
-  if (o.rng) virtio.push({ kind: 'rng', backend: 'crypto', options: {} });
+  // The virtual clock promises repeatable runs, and the guest's entropy steers it too.
+  if (o.rng) virtio.push({ kind: 'rng', backend: o.clock === 'virtual' ? 'seed:0' : 'crypto', options: {} });
   for (const n of o.net) virtio.push({ kind: 'net', backend: n, options: {} });
   if (virtio.length > VIRTIO_MMIO_IRQS.length) throw new RangeError(`at most ${VIRTIO_MMIO_IRQS.length} virtio devices`);
   const announce: string[] = [];

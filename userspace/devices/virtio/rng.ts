@@ -1,7 +1,8 @@
 /**
  * virtio-rng, the entropy device (device id 4; virtio 1.x §5.4 "Entropy Device"; facts §4.8): one
  * request queue whose device-writable buffers are filled with random bytes from node:crypto, or
- * from an injected source so tests are deterministic.
+ * from a seeded generator (`seed:N`, what `--clock virtual` uses so runs repeat), or from an
+ * injected source.
  */
 import { randomFillSync } from 'node:crypto';
 import type { VirtioDeviceContext, VirtioDeviceModel } from './device-model.js';
@@ -26,6 +27,47 @@ const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
 export const cryptoEntropy: EntropySource = (buffer) => {
   randomFillSync(buffer);
 };
+
+/**
+ * A reproducible stream (xorshift128, seeded through splitmix32): for runs that must repeat,
+ * never for secrets. The guest's entropy pool then differs only by the seed.
+ */
+export function seededEntropy(seed: number): EntropySource {
+  let z = seed >>> 0;
+  const splitmix = (): number => {
+    z = (z + 0x9e3779b9) >>> 0;
+    let t = z;
+    t = Math.imul(t ^ (t >>> 16), 0x85ebca6b);
+    t = Math.imul(t ^ (t >>> 13), 0xc2b2ae35);
+    return (t ^ (t >>> 16)) >>> 0;
+  };
+  const st = [splitmix(), splitmix(), splitmix(), splitmix() || 1];
+  const next = (): number => {
+    let t = st[3]!;
+    const s = st[0]!;
+    st[3] = st[2]!;
+    st[2] = st[1]!;
+    st[1] = s;
+    t ^= t << 11;
+    t ^= t >>> 8;
+    st[0] = (t ^ s ^ (s >>> 19)) >>> 0;
+    return st[0];
+  };
+  return (buffer) => {
+    for (let i = 0; i < buffer.length; i += 4) {
+      const v = next();
+      for (let b = 0; b < 4 && i + b < buffer.length; b++) buffer[i + b] = (v >>> (b * 8)) & 0xff;
+    }
+  };
+}
+
+/** The source a backend spec names: `crypto` or `seed:N` (N a 32-bit unsigned integer). */
+export function entropyFromSpec(spec: string): EntropySource | null {
+  if (spec === 'crypto') return cryptoEntropy;
+  const m = /^seed:(\d{1,10})$/.exec(spec);
+  if (m && Number(m[1]) <= 0xffffffff) return seededEntropy(Number(m[1]));
+  return null;
+}
 
 /** virtio-rng device model (§5.4). */
 export class VirtioRng implements VirtioDeviceModel {
