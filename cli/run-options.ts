@@ -171,6 +171,7 @@ export function parseRunOptions(argv: readonly string[]): RunOptions {
     const kernelOnly = [o.append !== '' ? '--append' : '', o.initrd !== undefined ? '--initrd' : '', rawGiven ? '--load/--entry/--cpu-mode' : ''].filter((f) => f !== '');
     if (kernelOnly.length > 0) throw new UsageError(`run: ${kernelOnly.join(', ')} cannot be used with --bios (only with --kernel)`);
   }
+  if (rawGiven && o.initrd !== undefined) throw new UsageError('run: --initrd needs a multiboot or bzImage kernel, not a raw binary (--load/--entry)');
   if (rawGiven) {
     if (load === undefined || entry === undefined) throw new UsageError('raw images need both --load ADDR and --entry ADDR');
     o.raw = { load, entry, mode: mode ?? 'pm32' };

@@ -64,4 +64,34 @@ describe('tskvm run: bad usage and bad images', () => {
     expect(r.status).toBe(65);
     expectOneLine(r.stderr, /is a directory/);
   });
+
+  it('--initrd with a raw binary is status 64, with a plain ELF32 (no multiboot header) 65', async () => {
+    const initrd = join(tmp, 'initrd');
+    writeFileSync(initrd, 'initrd');
+    const raw = join(tmp, 'hlt.bin');
+    writeFileSync(raw, Buffer.from([0xf4]));
+    const r1 = await runTskvm(['run', '--kernel', raw, '--load', '0x1000', '--entry', '0x1000', '--initrd', initrd]);
+    expect(r1.status).toBe(64);
+    expectOneLine(r1.stderr, /--initrd needs a multiboot or bzImage kernel/);
+    // ELF32 header, one PT_LOAD of a HLT at 1 MiB, entry there
+    const elf = Buffer.alloc(85);
+    elf.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1]);
+    elf.writeUInt16LE(2, 16); // ET_EXEC
+    elf.writeUInt16LE(3, 18); // EM_386
+    elf.writeUInt32LE(1, 20);
+    elf.writeUInt32LE(0x100000, 24); // e_entry
+    elf.writeUInt32LE(52, 28); // e_phoff
+    elf.writeUInt16LE(52, 40);
+    elf.writeUInt16LE(32, 42);
+    elf.writeUInt16LE(1, 44); // e_phnum
+    elf.writeUInt16LE(40, 46);
+    for (const [at, v] of [[52, 1], [56, 84], [60, 0x100000], [64, 0x100000], [68, 1], [72, 1], [76, 5], [80, 0x1000]] as const) elf.writeUInt32LE(v, at);
+    elf[84] = 0xf4;
+    const plain = join(tmp, 'plain.elf');
+    writeFileSync(plain, elf);
+    expect((await runTskvm(['run', '--kernel', plain])).status).toBe(0); // halted with interrupts off
+    const r2 = await runTskvm(['run', '--kernel', plain, '--initrd', initrd]);
+    expect(r2.status).toBe(65);
+    expectOneLine(r2.stderr, /plain ELF32 kernel cannot take --initrd/);
+  });
 });

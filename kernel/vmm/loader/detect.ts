@@ -26,6 +26,7 @@ export function loadImage(image: Uint8Array, opts: LoadOptions): BootImage {
   const header = findMultibootHeader(image);
   if (header) return loadMultiboot(image, header, { memSize: opts.memSize, cmdline: opts.cmdline, initrd: opts.initrd });
   if (isElf(image)) {
+    if (opts.initrd) throw new ImageError('a plain ELF32 kernel cannot take --initrd (multiboot and bzImage kernels can)');
     const elf = parseElf32(image);
     for (const s of elf.segments) {
       if (s.gpa + s.memSize > opts.memSize) throw new ImageError(`ELF segment at 0x${s.gpa.toString(16)} does not fit in RAM`);
