@@ -68,10 +68,11 @@ describe('virtio-rng', () => {
     expect(new Set(big).size).toBe(256);
   });
 
-  it('entropyFromSpec: crypto, seed:N, and null for anything else', () => {
+  it('entropyFromSpec: crypto (or empty), seed:N, and null for anything else', () => {
     expect(entropyFromSpec('crypto')).toBe(cryptoEntropy);
+    expect(entropyFromSpec('')).toBe(cryptoEntropy);
     expect(entropyFromSpec('seed:0')).toBeTypeOf('function');
     expect(entropyFromSpec('seed:4294967295')).toBeTypeOf('function');
-    for (const bad of ['', 'seed:', 'seed:-1', 'seed:4294967296', 'seed:1x', 'urandom']) expect(entropyFromSpec(bad)).toBeNull();
+    for (const bad of ['seed:', 'seed:-1', 'seed:4294967296', 'seed:1x', 'urandom']) expect(entropyFromSpec(bad)).toBeNull();
   });
 });

@@ -61,9 +61,9 @@ export function seededEntropy(seed: number): EntropySource {
   };
 }
 
-/** The source a backend spec names: `crypto` or `seed:N` (N a 32-bit unsigned integer). */
+/** The source a backend spec names: `crypto` (or empty) or `seed:N` (N a 32-bit unsigned integer). */
 export function entropyFromSpec(spec: string): EntropySource | null {
-  if (spec === 'crypto') return cryptoEntropy;
+  if (spec === 'crypto' || spec === '') return cryptoEntropy;
   const m = /^seed:(\d{1,10})$/.exec(spec);
   if (m && Number(m[1]) <= 0xffffffff) return seededEntropy(Number(m[1]));
   return null;
