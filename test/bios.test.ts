@@ -60,9 +60,15 @@ describe('tskvm run --bios', () => {
     expect(r.status).toBe(1);
     expect(r.stdout.length).toBe(0);
     expect(readFileSync(com1).equals(Buffer.from(expected.output))).toBe(true);
-    const stats = JSON.parse(lines(r.stderr).pop() as string) as { vcpus: { stats: Record<string, number> }[]; deviceModel: Record<string, number> };
-    // The guest writes to the ROM four times: four MMIO exits, none forwarded to the device model.
+    const stats = JSON.parse(lines(r.stderr).pop() as string) as {
+      vcpus: { stats: Record<string, number>; exitReasons: Record<string, { inKernel: number; userspace: number }> }[];
+      deviceModel: Record<string, number>;
+    };
+    // The guest writes to the ROM four times: four MMIO exits, none forwarded to the device model;
+    // a write to a read-only memslot is an EPT violation, not a misconfiguration
     expect(stats.vcpus[0]?.stats['mmio_exits']).toBe(4);
+    expect(stats.vcpus[0]?.exitReasons['EPT_VIOLATION']?.userspace).toBe(4);
+    expect(stats.vcpus[0]?.exitReasons['EPT_MISCONFIG']).toBeUndefined();
     expect(stats.deviceModel['mmioWrites']).toBe(0);
     expect(stats.deviceModel['mmioReads']).toBe(0);
   });

@@ -125,6 +125,12 @@ export class Vcpu {
   budget: () => number = () => DEFAULT_SLICE;
   /** Wall time per slice in ms; the VMM shortens it while the device model has I/O in flight. */
   sliceMs: () => number = () => SLICE_MS;
+  /**
+   * Basic reason of the last VM exit, for the per-reason table of MMIO exits to userspace: EPT
+   * misconfiguration (MMIO found before), EPT violation (a read-only memslot), #PF (shadow
+   * paging); -1 while real mode is emulated without exits.
+   */
+  private lastExitReason = -1;
   /** When set, every VM exit is described here (`tskvm run --trace`). */
   trace: ((line: string) => void) | undefined;
   private launched = false;
@@ -385,6 +391,7 @@ export class Vcpu {
       }
       if (this.vm.mmu.emulationRequired(this)) {
         // emulate_invalid_guest_state: one instruction at a time through the emulator.
+        this.lastExitReason = -1;
         const out = this.deliverQueuedEventByEmulation() ?? this.emulate();
         if (out) return out;
         now = performance.now(); // no VM exit here to take the time from
@@ -404,6 +411,7 @@ export class Vcpu {
       this.launched = true;
       this.stats.exits++;
       const reason = result.reason >>> 0;
+      this.lastExitReason = reason & 0xffff;
       if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
         this.launched = false;
         this.run.failEntry.hardwareEntryFailureReason = reason;
@@ -713,7 +721,7 @@ export class Vcpu {
     m.data.fill(0);
     writeLe(m.data, 0, len, value);
     this.stats.mmio_exits++;
-    return this.exitToUser(KVM_EXIT.MMIO, EXIT_REASON.EPT_MISCONFIG);
+    return this.exitToUser(KVM_EXIT.MMIO, this.lastExitReason);
   }
 
   /**
@@ -772,7 +780,7 @@ export class Vcpu {
         m.isWrite = false;
         m.data.fill(0);
         this.stats.mmio_exits++;
-        userExit = this.exitToUser(KVM_EXIT.MMIO, EXIT_REASON.EPT_MISCONFIG);
+        userExit = this.exitToUser(KVM_EXIT.MMIO, this.lastExitReason);
         throw EmulationAbort.instance;
       },
       mmioWrite: (gpa, size, value) => {
