@@ -213,7 +213,7 @@ export async function runSuite(o: SuiteOptions): Promise<Row[]> {
       truncateSync(disk, MiB);
       const rs: GuestRun[] = [];
       for (let i = 0; i < runs; i++) {
-        const r = await runGuest(['--kernel', join(linux, 'bzImage'), '--initrd', join(linux, 'initramfs.cpio'), '--append', 'console=ttyS0',
+        const r = await runGuest(['--kernel', join(linux, 'bzImage'), '--initrd', join(linux, 'initramfs.cpio'), '--append', 'console=ttyS0 pata_legacy.probe_mask=1',
           '--serial', 'null', '--disk', `${disk},if=virtio`, '--console', 'virtio,null', '--rng', 'virtio', '--clock', 'virtual']);
         if (r.status !== LINUX_INIT_STATUS) throw new Error(`Linux did not reach /init's exit (status ${r.status}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
         rs.push(r);

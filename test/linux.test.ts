@@ -1,8 +1,9 @@
 /**
  * A real Linux kernel on tskvm (guests/linux): the bzImage boots through the 32-bit protocol,
  * its own drivers find the 16550, the CMOS RTC and the virtio-mmio devices tskvm announces on
- * the command line, and /init in ring 3 reads the virtio disk, writes to the virtio console,
- * reads the virtio rng and ends the VM through isa-debug-exit.
+ * the command line and the legacy ATA channel, and /init in ring 3 reads the virtio disk and the
+ * IDE disk, writes to the virtio console, reads the virtio rng and ends the VM through
+ * isa-debug-exit.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,15 +21,20 @@ function boot(extra: string[]): { args: string[]; hvc: string } {
   const disk = Buffer.alloc(1 << 20);
   disk.write('written by test/linux.test.ts\n\0');
   writeFileSync(join(dir, 'disk.img'), disk);
+  const ata = Buffer.alloc(1 << 20);
+  ata.write('an IDE disk, read through libata\n\0');
+  writeFileSync(join(dir, 'ata.img'), ata);
   const hvc = join(dir, 'hvc.txt');
-  const args = ['run', '--kernel', KERNEL, '--initrd', INITRD, '--append', 'console=ttyS0',
-    '--disk', `${join(dir, 'disk.img')},if=virtio`, '--console', `virtio,file:${hvc}`, '--rng', 'virtio', ...extra];
+  // pata_legacy would probe all four legacy ATA channels; the primary is enough
+  const args = ['run', '--kernel', KERNEL, '--initrd', INITRD, '--append', 'console=ttyS0 pata_legacy.probe_mask=1',
+    '--disk', `${join(dir, 'disk.img')},if=virtio`, '--disk', `${join(dir, 'ata.img')},if=ide`,
+    '--console', `virtio,file:${hvc}`, '--rng', 'virtio', ...extra];
   return { args, hvc };
 }
 
 describe('Linux 6.1 on tskvm', () => {
   for (const mmu of ['ept', 'shadow']) {
-    it(`boots to /init, which uses virtio-blk, virtio-console and virtio-rng (--mmu ${mmu})`, async () => {
+    it(`boots to /init, which uses virtio-blk, ATA PIO, virtio-console and virtio-rng (--mmu ${mmu})`, async () => {
       const { args, hvc } = boot(['--mmu', mmu]);
       const r = await runTskvm(args, { timeoutMs: 120_000 });
       const log = r.stdout.toString('latin1');
@@ -36,17 +42,21 @@ describe('Linux 6.1 on tskvm', () => {
       expect(r.status).toBe(INIT_STATUS);
       for (const line of [
         'Linux version 6.1.192',
-        'Kernel command line: console=ttyS0 virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 virtio_mmio.device=4K@0xd0002000:7',
+        'Kernel command line: console=ttyS0 pata_legacy.probe_mask=1 virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 virtio_mmio.device=4K@0xd0002000:7',
         'x86/fpu: x87 FPU will use FSAVE',
         'serial8250: ttyS0 at I/O 0x3f8 (irq = 4, base_baud = 115200) is a 16550A',
         'virtio_blk virtio0: [vda] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)',
         'rtc_cmos rtc_cmos: registered as rtc0',
+        'ata1: PATA max PIO4 cmd 0x1f0 ctl 0x3f6 irq 14',
+        'ata1.00: ATA-7: TSKVM HARDDISK, 0.1, max PIO4',
+        'sd 0:0:0:0: [sda] 2048 512-byte logical blocks: (1.05 MB/1.00 MiB)',
         'Run /init as init process',
         // the tty turns LF into CR LF (ONLCR)
         'tskvm-init: hello from user space, pid 1\r\n',
         'tskvm-init: Linux 6.1.192 i686\r\n',
         'tskvm-init: mount devtmpfs on /dev: ok\r\n',
         'tskvm-init: /dev/vda says: written by test/linux.test.ts\r\n',
+        'tskvm-init: /dev/sda says: an IDE disk, read through libata\r\n',
         'tskvm-init: write /dev/hvc0: ok\r\n',
         'tskvm-init: read 16 random bytes\r\n',
         'tskvm-init: bye\r\n',

@@ -1,6 +1,7 @@
 /* /init of the tskvm Linux initramfs: a static i386 program with no libc (int 0x80 system calls)
- * that shows the kernel's drivers working on tskvm's devices, then ends the VM through the
- * isa-debug-exit port with a status the test checks. Console: /dev/console = ttyS0 (the 16550). */
+ * that shows the kernel's drivers working on tskvm's devices (virtio-blk, ATA PIO, virtio-console,
+ * virtio-rng), then ends the VM through the isa-debug-exit port with a status the test checks.
+ * Console: /dev/console = ttyS0 (the 16550). */
 typedef unsigned int u32;
 
 enum {
@@ -69,6 +70,32 @@ static long check(const char *what, long r)
 
 struct utsname { char f[6][65]; };
 
+/* Print the first sector of `path` up to its NUL: "<path> says: <line>" (or why not). */
+static void show_disk(const char *path, char *buf)
+{
+    put("tskvm-init: open ");
+    put(path);
+    long fd = sys3(SYS_open, (long)path, O_RDONLY, 0);
+    if (fd < 0) {
+        put(": error ");
+        putnum(-fd);
+        put("\n");
+        return;
+    }
+    put(": ok\n");
+    long n = sys3(SYS_read, fd, (long)buf, 512);
+    if (n == 512) {
+        buf[512] = 0;
+        put("tskvm-init: ");
+        put(path);
+        put(" says: ");
+        put(buf);
+    } else {
+        check("read", n < 0 ? n : -5);
+    }
+    sys3(SYS_close, fd, 0, 0);
+}
+
 void start(void)
 {
     static struct utsname u;
@@ -89,22 +116,12 @@ void start(void)
 
     check("mount devtmpfs on /dev", sys5(SYS_mount, (long)"devtmpfs", (long)"/dev", (long)"devtmpfs", 0, 0));
 
-    /* virtio-blk: the first sector of the disk holds a NUL-terminated line from the test */
-    long fd = check("open /dev/vda", sys3(SYS_open, (long)"/dev/vda", O_RDONLY, 0));
-    if (fd >= 0) {
-        long n = sys3(SYS_read, fd, (long)buf, 512);
-        if (n == 512) {
-            buf[512] = 0;
-            put("tskvm-init: /dev/vda says: ");
-            put(buf);
-        } else {
-            check("read /dev/vda", n < 0 ? n : -5);
-        }
-        sys3(SYS_close, fd, 0, 0);
-    }
+    /* virtio-blk and the ATA disk (pata_legacy): each first sector holds a NUL-terminated line */
+    show_disk("/dev/vda", buf);
+    show_disk("/dev/sda", buf);
 
     /* virtio-console: a line on the second console */
-    fd = check("open /dev/hvc0", sys3(SYS_open, (long)"/dev/hvc0", O_WRONLY, 0));
+    long fd = check("open /dev/hvc0", sys3(SYS_open, (long)"/dev/hvc0", O_WRONLY, 0));
     if (fd >= 0) {
         const char *line = "hello over virtio-console from Linux user space\n";
         check("write /dev/hvc0", sys3(SYS_write, fd, (long)line, len(line)));
