@@ -78,6 +78,7 @@ describe('bzImage loader (32-bit boot protocol)', () => {
     ['protocol 2.02', patched((v) => v.setUint16(0x206, 0x0202, true)), {}, /boot protocol 2\.02 is too old/],
     ['a zImage', patched((v, b) => v.setUint8(0x211, b[0x211]! & ~1)), {}, /zImage/],
     ['a file that ends in the setup', image.subarray(0, 1024), {}, /truncated/],
+    ['a file that ends in the setup header', image.subarray(0, 0x210), {}, /truncated \(528 bytes/],
     ['too little memory', image, { memSize: 1 << 20 }, /more than --mem gives/],
     ['a command line over cmdline_size', image, { cmdline: 'x'.repeat(2048) }, /at most 2047/],
     ['an initrd larger than RAM', image, { memSize: 4 << 20, initrd: new Uint8Array(4 << 20) }, /initrd .* does not fit/],
@@ -89,4 +90,27 @@ describe('bzImage loader (32-bit boot protocol)', () => {
       expect(load).toThrow(message);
     });
   }
+
+  it('a header with random bytes anywhere loads or is an ImageError, never another exception', () => {
+    let seed = 12345;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    let refused = 0;
+    for (let i = 0; i < 2000; i++) {
+      const b = Uint8Array.from(image);
+      // keep the magic so the loader, not the format detection, sees the damage
+      for (let k = 0; k < 1 + (next() % 8); k++) {
+        const at = 0x1f1 + (next() % (0x270 - 0x1f1));
+        if (at < 0x202 || at >= 0x206) b[at] = next() & 0xff;
+      }
+      const length = next() % 4 === 0 ? next() % b.length : b.length;
+      try {
+        const img = loadBzImage(b.subarray(0, length), { memSize: 32 << 20, cmdline: 'x'.repeat(next() % 300), initrd: new Uint8Array(next() % 70_000) });
+        for (const seg of img.segments) expect(seg.gpa + seg.memSize).toBeLessThanOrEqual(32 << 20);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ImageError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
 });

@@ -29,6 +29,8 @@ const HDR = {
 } as const;
 /** Other boot_params fields (facts §7.2). */
 const BP = { altMemK: 0x1e0, e820Entries: 0x1e8, e820Table: 0x2d0, size: 0x1000 } as const;
+/** Boot sector plus one setup sector: the least a bzImage with a setup header can be. */
+const SETUP_HEADER_BYTES = 1024;
 /** The setup header ends before edd_mbr_sig_buffer whatever its version says. */
 const HDR_LIMIT = 0x290;
 
@@ -67,6 +69,8 @@ function hex(n: number): string {
 }
 
 export function loadBzImage(image: Uint8Array, opts: { memSize: number; cmdline: string; initrd?: Uint8Array | undefined }): BootImage {
+  // the boot sector and the first setup sector hold every header field read here
+  if (image.length < SETUP_HEADER_BYTES) throw new ImageError(`bzImage: truncated (${image.length} bytes, less than its boot sector and setup header)`);
   const h = view(image);
   const version = h.getUint16(HDR.version, true);
   if (h.getUint16(HDR.bootFlag, true) !== BOOT_FLAG) throw new ImageError('bzImage: boot_flag is not 0xAA55');
