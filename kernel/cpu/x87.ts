@@ -392,7 +392,7 @@ function probeWrite(c: Cpu, len: number): void {
   }
 }
 
-/** Read the memory operand as a value of kind (0 m32fp, 1 m32int, 2 m64fp, 3 m16int); NaN bits in b. */
+/** Read the memory operand as a value of kind (0 m32fp, 1 m32int, 2 m64fp, 3 m16int); NaN bits in b. FLD and FILD use it too. */
 function readArithOp(c: Cpu, kind: number): number {
   switch (kind) {
     case 0:
@@ -588,7 +588,7 @@ function memOp(c: Cpu, f: X87State, op: number, reg: number): void {
     case 0xd9:
       switch (reg) {
         case 0:
-          loadValue(f, readF32(c.rd32(c.eaSeg, c.eaOff)), true);
+          loadValue(f, readArithOp(c, 0), true);
           return;
         case 2:
         case 3:
@@ -601,7 +601,7 @@ function memOp(c: Cpu, f: X87State, op: number, reg: number): void {
     case 0xdb:
       switch (reg) {
         case 0:
-          loadValue(f, c.rd32(c.eaSeg, c.eaOff), false);
+          loadValue(f, readArithOp(c, 1), false);
           return;
         case 2:
         case 3:
@@ -631,12 +631,9 @@ function memOp(c: Cpu, f: X87State, op: number, reg: number): void {
       return;
     case 0xdd:
       switch (reg) {
-        case 0: {
-          const lo = c.rd32(c.eaSeg, c.eaOff);
-          const hi = c.rd32(c.eaSeg, ea(c, 4));
-          loadValue(f, readF64(hi, lo), true);
+        case 0:
+          loadValue(f, readArithOp(c, 2), true);
           return;
-        }
         case 2:
         case 3:
           storeFp(c, f, 64, reg === 3);
@@ -648,7 +645,7 @@ function memOp(c: Cpu, f: X87State, op: number, reg: number): void {
     default: // 0xdf
       switch (reg) {
         case 0:
-          loadValue(f, (c.rd16(c.eaSeg, c.eaOff) << 16) >> 16, false);
+          loadValue(f, readArithOp(c, 3), false);
           return;
         case 2:
         case 3:
